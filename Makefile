@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine: `make docs` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: docs test test-browser bench lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,browser]"
+	touch $(STAMP)
+
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not browser" -q
+
+test-browser: $(STAMP) docs
+	bash tests/browser/ensure-chromium.sh
+	$(BIN)/python -m pytest -m browser -q tests/browser
+
+bench: $(STAMP)
+	$(BIN)/python bench/capture_latency.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf docs/_build build .layertrace-cache docs/.layertrace-cache

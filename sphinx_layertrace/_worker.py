@@ -1,0 +1,1159 @@
+"""The child side of sphinx-layertrace: runs inside the *target* interpreter.
+
+Standard library only, Python 3.8 syntax, and it never imports the rest of the package, because
+it runs under whichever CPython the author asked for. Two ways to use it:
+
+``python _worker.py serve``
+    A warm worker. It reads one JSON request per line on stdin, forks a fresh child per snippet
+    (so every snippet starts from the same clean, already-imported state), enforces the timeout,
+    kills whatever the snippet left behind and writes one JSON response per line to stdout.
+    On Linux it is a child subreaper, so processes that escape with ``setsid`` come back to it.
+
+``python _worker.py once WORKDIR``
+    Runs the request in ``WORKDIR/request.json`` in this very process and writes
+    ``WORKDIR/result.json``. This is the path for platforms where forking is unavailable or
+    unsafe; the parent enforces the timeout from outside.
+
+The snippet's own output never reaches the worker's stdout: file descriptors 1 and 2 of the
+snippet point at files in its private working directory, and ``sys.stdout``/``sys.stderr`` are
+capped writers, so a 300 MB print costs the parent nothing.
+"""
+
+import ast
+import json
+import os
+import signal
+import sys
+import time
+
+WORKER_FILE = os.path.abspath(__file__)
+WORKER_NAME = os.path.basename(WORKER_FILE)
+IS_LINUX = sys.platform.startswith("linux")
+POSIX = os.name == "posix"
+MAX_FRAMES = 200
+MAX_MESSAGE = 16384
+MAX_SYSCALLS = 64
+MAX_CHAIN = 32
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+_H_ERRNO = {1: "HOST_NOT_FOUND", 2: "TRY_AGAIN", 3: "NO_RECOVERY", 4: "NO_DATA"}
+# Imported into the warm worker before forking so no snippet pays for them; importing any of
+# them has no side effect. Anything else a snippet imports is loaded in its own child only.
+PRELOAD = (
+    "socket", "selectors", "ssl", "smtplib", "http.client", "urllib.request", "urllib.error",
+    "asyncio", "ftplib", "poplib", "imaplib", "xmlrpc.client", "email.message", "json",
+    "threading", "subprocess", "traceback", "linecache", "codeop", "errno", "contextlib",
+)
+_WARM_SAFE = frozenset(
+    [
+        "socket", "ssl", "smtplib", "http", "urllib", "asyncio", "ftplib", "poplib", "imaplib",
+        "xmlrpc", "email", "json", "selectors", "select", "errno", "struct", "time", "datetime",
+        "collections", "functools", "itertools", "re", "math", "random", "string", "typing",
+        "dataclasses", "enum", "io", "pathlib", "os", "sys", "threading", "queue", "subprocess",
+        "signal", "contextlib", "base64", "hashlib", "hmac", "ipaddress", "shutil", "tempfile",
+        "textwrap", "uuid", "zlib", "gzip", "csv", "decimal", "fractions", "statistics", "array",
+        "weakref", "copy", "pprint", "logging", "concurrent", "http", "wsgiref", "socketserver",
+        "xml", "html", "mimetypes", "binascii", "codecs", "unicodedata", "operator", "abc",
+        "inspect", "traceback", "warnings", "platform", "locale", "ctypes",
+    ]
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Interpreter facts, computed once per process (before any fork)
+# ---------------------------------------------------------------------------------------------
+
+
+def interpreter_info():
+    import platform
+
+    libc = ""
+    if hasattr(os, "confstr"):
+        try:
+            libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+        except (ValueError, OSError):
+            libc = ""
+    release = platform.release()
+    if sys.platform == "darwin":
+        release = platform.mac_ver()[0] or release
+    return {
+        "platform": {
+            "system": platform.system(),
+            "release": release,
+            "machine": platform.machine(),
+            "libc": libc,
+        },
+        "python": {
+            "implementation": platform.python_implementation(),
+            "version": platform.python_version(),
+        },
+    }
+
+
+class PathMasker(object):
+    """Maps absolute paths of this machine to readable placeholders.
+
+    Site-packages is checked before the stdlib because it usually sits inside it.
+    """
+
+    def __init__(self, extra=()):
+        import sysconfig
+        import tempfile
+
+        pairs = []
+        sites = set()
+        try:
+            import site
+
+            sites.update(site.getsitepackages())
+            sites.add(site.getusersitepackages())
+        except Exception:
+            pass
+        for key in ("purelib", "platlib"):
+            try:
+                sites.add(sysconfig.get_paths()[key])
+            except Exception:
+                pass
+        for entry in sys.path:
+            base = os.path.basename(entry.rstrip("/\\"))
+            if base in ("site-packages", "dist-packages"):
+                sites.add(entry)
+        self.sites = sorted(_real_variants(sites), key=len, reverse=True)
+        stdlib = set()
+        try:
+            stdlib.add(sysconfig.get_paths()["stdlib"])
+        except Exception:
+            pass
+        stdlib.add(os.path.dirname(os.__file__))
+        if getattr(sys, "_stdlib_dir", None):
+            stdlib.add(sys._stdlib_dir)
+        self.stdlib = sorted(_real_variants(stdlib), key=len, reverse=True)
+        for path in self.sites:
+            pairs.append((path, "<site-packages>"))
+        for path in self.stdlib:
+            pairs.append((path, "<stdlib>"))
+        prefixes = set([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix])
+        for path in _real_variants(prefixes):
+            pairs.append((path, "<prefix>"))
+        for path, label in extra:
+            for variant in _real_variants([path]):
+                pairs.append((variant, label))
+        try:
+            import pwd
+
+            home = pwd.getpwuid(os.getuid()).pw_dir
+        except Exception:
+            home = os.path.expanduser("~")
+        pairs.append((os.path.dirname(WORKER_FILE), "<layertrace>"))
+        temps = set([tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"])
+        for path in _real_variants(temps):
+            pairs.append((path, "<tmp>"))
+        if home and home not in ("/", ""):
+            for path in _real_variants([home]):
+                pairs.append((path, "~"))
+        # Longest first, so /home/u/.venv/lib/site-packages wins over /home/u.
+        self.pairs = sorted(
+            [(p, label) for p, label in pairs if p and len(p) > 1], key=lambda x: -len(x[0])
+        )
+
+    def text(self, text):
+        if not text:
+            return text
+        for path, label in self.pairs:
+            if path in text:
+                text = text.replace(path, label)
+        return text
+
+    def classify(self, filename, module):
+        """Return (origin, stdlib relative path) for a frame."""
+        if filename.startswith("<frozen "):
+            name = filename[len("<frozen ") : -1]
+            return "stdlib", name.replace(".", "/") + ".py"
+        if filename.startswith("<"):
+            return "user", ""
+        real = os.path.normcase(os.path.abspath(filename))
+        for path in self.sites:
+            if _under(real, path):
+                return "site", ""
+        parts = real.replace("\\", "/").split("/")
+        if "site-packages" in parts or "dist-packages" in parts:
+            return "site", ""
+        for path in self.stdlib:
+            if _under(real, path):
+                return "stdlib", os.path.relpath(real, path).replace(os.sep, "/")
+        return "other", ""
+
+
+def _real_variants(paths):
+    out = set()
+    for path in paths:
+        if not path:
+            continue
+        path = path.rstrip("/\\") or path
+        out.add(path)
+        try:
+            out.add(os.path.realpath(path))
+        except OSError:
+            pass
+    return out
+
+
+def _under(path, root):
+    root = os.path.normcase(root)
+    return path == root or path.startswith(root.rstrip("/\\") + os.sep)
+
+
+# ---------------------------------------------------------------------------------------------
+# Capped output streams
+# ---------------------------------------------------------------------------------------------
+
+
+class CappedStream(object):
+    """A text stream that keeps the first ``cap`` bytes and only counts the rest.
+
+    Everything kept is written to the stream's own file and to the shared terminal file, so a
+    REPL transcript sees stdout and stderr interleaved the way a terminal would.
+    """
+
+    encoding = "utf-8"
+    errors = "backslashreplace"
+    newlines = None
+    closed = False
+
+    def __init__(self, fd, tee_fd, budget, name):
+        self._fd = fd
+        self._tee = tee_fd
+        self._budget = budget
+        self.name = name
+        self.dropped = 0
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        left = self._budget[0]
+        if left <= 0:
+            self.dropped += len(text)
+            return len(text)
+        data = text[:left].encode("utf-8", "backslashreplace")[:left]
+        self._budget[0] -= len(data)
+        self.dropped += max(0, len(text) - left)
+        for fd in (self._fd, self._tee):
+            try:
+                os.write(fd, data)
+            except OSError:
+                pass
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    @property
+    def buffer(self):
+        return _BinaryView(self)
+
+
+class _BinaryView(object):
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, data):
+        self._stream.write(bytes(data).decode("utf-8", "backslashreplace"))
+        return len(data)
+
+    def flush(self):
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Running one snippet in this process
+# ---------------------------------------------------------------------------------------------
+
+
+class Snippet(object):
+    """Everything that happens between "start the snippet" and "write result.json"."""
+
+    def __init__(self, request, workdir, info, masker):
+        self.req = request
+        self.workdir = workdir
+        self.info = info
+        self.masker = masker
+        self.style = request.get("style", "repl")
+        self.syscalls = []
+        self.syscalls_dropped = 0
+        self.recording = False
+        self.steps = []
+        self.echo = None
+        self.sources = {}
+
+    # -- set-up of the process ----------------------------------------------------------
+
+    def isolate(self):
+        wd = self.workdir
+        os.chdir(wd)
+        env = os.environ
+        env["HOME"] = wd
+        env["TMPDIR"] = wd
+        env["TEMP"] = wd
+        env["TMP"] = wd
+        import tempfile
+
+        tempfile.tempdir = None
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_APPEND", 0)
+        out = os.open(os.path.join(wd, "stdout"), flags, 0o600)
+        err = os.open(os.path.join(wd, "stderr"), flags, 0o600)
+        self.term = os.open(os.path.join(wd, "terminal"), flags, 0o600)
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        os.close(out)
+        os.close(err)
+        budget = [int(self.req.get("max_output", 65536))]
+        self.out = CappedStream(1, self.term, budget, "<stdout>")
+        self.err = CappedStream(2, self.term, [budget[0]], "<stderr>")
+        sys.stdout = sys.__stdout__ = self.out
+        sys.stderr = sys.__stderr__ = self.err
+        sys.stdin = sys.__stdin__ = open(os.devnull)
+        try:
+            import faulthandler
+
+            self.fault = open(os.path.join(wd, "fault"), "w")
+            faulthandler.enable(file=self.fault)
+            timeout = float(self.req.get("timeout", 10))
+            if timeout > 0.5:
+                faulthandler.dump_traceback_later(timeout - 0.25, exit=False, file=self.fault)
+        except Exception:
+            pass
+        self.limit_resources()
+        if hasattr(sys, "addaudithook"):
+            sys.addaudithook(self.audit)
+
+    def limit_resources(self):
+        if not POSIX:
+            return
+        import resource
+
+        timeout = float(self.req.get("timeout", 10))
+        limits = [
+            ("RLIMIT_CORE", 0),
+            ("RLIMIT_CPU", int(timeout) + 5),
+            ("RLIMIT_FSIZE", int(self.req.get("max_file", 256 << 20))),
+        ]
+        memory = self.req.get("memory")
+        if memory and IS_LINUX:
+            limits.append(("RLIMIT_AS", int(memory)))
+        if os.getuid() != 0 and self.req.get("nproc"):
+            limits.append(("RLIMIT_NPROC", int(self.req["nproc"])))
+        for name, value in limits:
+            which = getattr(resource, name, None)
+            if which is None:
+                continue
+            try:
+                soft, hard = resource.getrlimit(which)
+                if hard != resource.RLIM_INFINITY:
+                    value = min(value, hard)
+                resource.setrlimit(which, (value, value))
+            except (ValueError, OSError):
+                pass
+        if hasattr(signal, "SIGXFSZ"):
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    def audit(self, event, args):
+        if not self.recording or not event.startswith("socket.") or event == "socket.__new__":
+            return
+        try:
+            shown = ", ".join(repr(a) for a in args if type(a).__name__ not in ("socket", "SSLSocket"))
+            if event == "socket.getaddrinfo":
+                shown = ", ".join(repr(a) for a in args[:2])
+        except Exception:
+            shown = "?"
+        self.syscalls.append({"event": event, "args": shown[:300]})
+        if len(self.syscalls) > MAX_SYSCALLS:
+            del self.syscalls[0]
+            self.syscalls_dropped += 1
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self):
+        import types
+
+        main = types.ModuleType("__main__")
+        main.__dict__["__builtins__"] = __builtins__
+        sys.modules["__main__"] = main
+        ns = main.__dict__
+        setup = self.req.get("setup") or []
+        for index, code in enumerate(setup):
+            try:
+                exec(compile(code, "<setup-%d>" % (index + 1), "exec"), ns)
+            except BaseException as exc:
+                return "error", exc, "the layertrace-setup code raised %s" % type(exc).__name__
+        self.recording = True
+        code = self.req.get("code", "")
+        try:
+            if self.style == "script":
+                self.run_script(code, ns)
+            else:
+                self.run_repl(code, ns)
+        except BaseException as exc:
+            self.recording = False
+            return "raised", exc, ""
+        self.recording = False
+        return "returned", None, ""
+
+    def run_script(self, code, ns):
+        import linecache
+
+        filename = self.req.get("filename") or "example.py"
+        lines = code.splitlines(True)
+        linecache.cache[filename] = (len(code), None, lines, filename)
+        ns["__file__"] = filename
+        compiled = compile(code, filename, "exec", dont_inherit=True)
+        self.steps.append({"source": code, "ran": True})
+        exec(compiled, ns)
+
+    def run_repl(self, code, ns):
+        """Feed the snippet one top-level statement at a time, like the interactive prompt."""
+        chunks, error = split_statements(code)
+        sys.displayhook = self.displayhook
+        for index, chunk in enumerate(chunks):
+            self.steps.append({"source": chunk, "ran": False})
+        if error is not None:
+            self.steps.append({"source": error, "ran": False})
+        for index, chunk in enumerate(chunks):
+            step = self.steps[index]
+            step["ran"] = True
+            step["start"] = self.offset()
+            self.current = step
+            try:
+                compiled = compile(chunk, "<stdin>", "single", dont_inherit=True)
+                exec(compiled, ns)
+            except BaseException:
+                step["raised"] = True
+                raise
+            finally:
+                step["end"] = self.offset()
+        if error is not None:
+            step = self.steps[-1]
+            step["ran"] = True
+            step["raised"] = True
+            step["start"] = step["end"] = self.offset()
+            compile(error, "<stdin>", "single", dont_inherit=True)
+
+    def displayhook(self, value):
+        if value is None:
+            return
+        import builtins
+
+        builtins._ = None
+        text = repr(value)
+        self.current["echo"] = text
+        self.echo = text
+        sys.stdout.write(text + "\n")
+        builtins._ = value
+
+    def offset(self):
+        try:
+            return os.lseek(self.term, 0, os.SEEK_CUR)
+        except OSError:
+            return 0
+
+    # -- reporting ------------------------------------------------------------------------
+
+    def report(self, outcome, exc, detail, started):
+        duration = time.monotonic() - started
+        result = {
+            "schema": 1,
+            "code": self.req.get("code", ""),
+            "style": self.style,
+            "outcome": outcome,
+            "duration": round(duration, 6),
+            "detail": detail,
+            "timeout": self.req.get("timeout"),
+        }
+        result.update(self.info)
+        try:
+            result["exception"] = describe(exc, self.masker) if exc is not None else None
+        except BaseException as failure:  # never lose the run because formatting failed
+            result["exception"] = {
+                "type": type(exc).__name__,
+                "module": type(exc).__module__,
+                "message": "<formatting failed: %s>" % type(failure).__name__,
+            }
+        try:
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()
+        except Exception:
+            pass
+        dropped = self.out.dropped + self.err.dropped
+        terminal = read_capped(os.path.join(self.workdir, "terminal"), self.req)
+        steps = []
+        for step in self.steps:
+            item = {"source": step["source"], "ran": step["ran"]}
+            if step.get("raised"):
+                item["raised"] = True
+            if "echo" in step:
+                item["echo"] = self.masker.text(step["echo"])
+            if "start" in step:
+                item["output"] = self.masker.text(
+                    terminal[step["start"] : step["end"]].decode("utf-8", "backslashreplace")
+                )
+            steps.append(item)
+        result["steps"] = steps
+        result["echo"] = self.masker.text(self.echo) if self.echo is not None else None
+        stdout = read_capped(os.path.join(self.workdir, "stdout"), self.req)
+        stderr = read_capped(os.path.join(self.workdir, "stderr"), self.req)
+        cap = int(self.req.get("max_output", 65536))
+        result["stdout"] = self.masker.text(stdout[:cap].decode("utf-8", "backslashreplace"))
+        result["stderr"] = self.masker.text(stderr[:cap].decode("utf-8", "backslashreplace"))
+        result["truncated"] = bool(dropped or len(stdout) > cap or len(stderr) > cap)
+        result["syscalls"] = [
+            {"event": s["event"], "args": self.masker.text(s["args"])} for s in self.syscalls
+        ]
+        return result
+
+
+def split_statements(code):
+    """Split source into top-level statements as a REPL user would type them.
+
+    Returns (chunks, error_chunk): when the source does not parse, the statements before the
+    broken one still run, and the broken one is compiled alone so its SyntaxError reads
+    ``File "<stdin>", line N`` exactly like the prompt.
+    """
+    lines = code.splitlines(True)
+    try:
+        tree = ast.parse(code)
+        error_line = None
+    except SyntaxError as exc:
+        error_line = exc.lineno or 1
+        tree = None
+        prefix_end = error_line - 1
+        while prefix_end > 0:
+            try:
+                tree = ast.parse("".join(lines[:prefix_end]))
+                break
+            except SyntaxError:
+                prefix_end -= 1
+        if tree is None:
+            tree = ast.parse("")
+    chunks = []
+    last = 0
+    for node in tree.body:
+        start = node.lineno
+        decorators = getattr(node, "decorator_list", None) or []
+        for deco in decorators:
+            start = min(start, deco.lineno)
+        end = getattr(node, "end_lineno", None) or start
+        chunk = "".join(lines[start - 1 : end])
+        chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
+        last = end
+    if error_line is None:
+        return chunks, None
+    rest = "".join(line for line in lines[last:])
+    return chunks, rest.lstrip("\n") or "\n"
+
+
+def read_capped(path, req):
+    cap = int(req.get("max_output", 65536))
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(cap + 1)
+    except OSError:
+        return b""
+
+
+# ---------------------------------------------------------------------------------------------
+# Exceptions as data
+# ---------------------------------------------------------------------------------------------
+
+
+def describe(exc, masker):
+    import traceback
+
+    strip_worker_frames(exc)
+    try:
+        formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception as failure:
+        formatted = "<traceback formatting failed: %s>\n" % type(failure).__name__
+    data = describe_one(exc, masker, set(), 0)
+    data["formatted"] = masker.text(_cap(formatted, MAX_MESSAGE * 4))
+    return data
+
+
+def strip_worker_frames(exc, seen=None):
+    """Remove this module's own frames from the start of every traceback in the chain."""
+    if seen is None:
+        seen = set()
+    if exc is None or id(exc) in seen:
+        return
+    seen.add(id(exc))
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == WORKER_FILE:
+        tb = tb.tb_next
+    try:
+        exc.__traceback__ = tb
+    except Exception:
+        pass
+    strip_worker_frames(exc.__cause__, seen)
+    strip_worker_frames(exc.__context__, seen)
+    for sub in getattr(exc, "exceptions", None) or ():
+        if isinstance(sub, BaseException):
+            strip_worker_frames(sub, seen)
+
+
+def describe_one(exc, masker, seen, depth):
+    import traceback
+
+    seen.add(id(exc))
+    cls = type(exc)
+    te_lines = []
+    try:
+        te_lines = traceback.format_exception_only(cls, exc)
+    except Exception:
+        te_lines = ["%s: <exception str() failed>\n" % cls.__name__]
+    header = "".join(te_lines)
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<exception str() failed>"
+    data = {
+        "type": cls.__qualname__,
+        "module": cls.__module__,
+        "mro": ["%s.%s" % (c.__module__, c.__qualname__) for c in cls.__mro__],
+        "message": masker.text(_cap(message, MAX_MESSAGE)),
+        "header": masker.text(_cap(header, MAX_MESSAGE)),
+        "frames": frames_of(exc, masker),
+        "suppress_context": bool(exc.__suppress_context__),
+    }
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, (list, tuple)):
+        data["notes"] = [masker.text(_cap(str(n), MAX_MESSAGE)) for n in notes[:20]]
+    if isinstance(exc, OSError):
+        data.update(os_error_fields(exc, masker))
+    if depth < MAX_CHAIN:
+        for attr, key in (("__cause__", "cause"), ("__context__", "context")):
+            linked = getattr(exc, attr)
+            if isinstance(linked, BaseException) and id(linked) not in seen:
+                data[key] = describe_one(linked, masker, seen, depth + 1)
+        subs = getattr(exc, "exceptions", None)
+        if isinstance(subs, (list, tuple)) and _is_group(exc):
+            data["exceptions"] = [
+                describe_one(sub, masker, seen, depth + 1)
+                for sub in subs[:15]
+                if isinstance(sub, BaseException) and id(sub) not in seen
+            ]
+    return data
+
+
+def _is_group(exc):
+    import builtins
+
+    group = getattr(builtins, "BaseExceptionGroup", None)
+    return group is not None and isinstance(exc, group)
+
+
+def os_error_fields(exc, masker):
+    import errno as errno_mod
+
+    fields = {}
+    number = exc.errno
+    if isinstance(number, int):
+        fields["errno"] = number
+        names = exc_code_names(exc)
+        fields["errno_name"] = names.get(number, "")
+    winerror = getattr(exc, "winerror", None)
+    if isinstance(winerror, int):
+        fields["winerror"] = winerror
+        if not fields.get("errno_name") and isinstance(number, int):
+            fields["errno_name"] = errno_mod.errorcode.get(number, "")
+    if exc.strerror:
+        fields["strerror"] = masker.text(str(exc.strerror))
+    if exc.filename is not None:
+        fields["filename"] = masker.text(str(exc.filename))
+    return fields
+
+
+def exc_code_names(exc):
+    """Which table an OSError subclass' ``errno`` belongs to: EAI_*, h_errno, SSL_ERROR_*."""
+    import errno as errno_mod
+
+    socket = sys.modules.get("socket")
+    if socket is not None and isinstance(exc, socket.gaierror):
+        return dict((getattr(socket, n), n) for n in dir(socket) if n.startswith("EAI_"))
+    if socket is not None and isinstance(exc, socket.herror):
+        return _H_ERRNO
+    ssl = sys.modules.get("ssl")
+    if ssl is not None and isinstance(exc, ssl.SSLError):
+        return dict((getattr(ssl, n), n) for n in dir(ssl) if n.startswith("SSL_ERROR_"))
+    return errno_mod.errorcode
+
+
+def frames_of(exc, masker):
+    import traceback
+
+    tb = exc.__traceback__
+    entries = []
+    while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    try:
+        summaries = traceback.extract_tb(exc.__traceback__)
+    except Exception:
+        summaries = []
+    frames = []
+    last_key = None
+    count = 0
+    for tb, fs in zip(entries, summaries):
+        key = (fs.filename, fs.lineno, fs.name)
+        if key != last_key:
+            last_key = key
+            count = 0
+        count += 1
+        if count > 3:
+            frames[-1]["repeated"] = count - 3
+            continue
+        if len(frames) >= MAX_FRAMES:
+            continue
+        frame = tb.tb_frame
+        module = frame.f_globals.get("__name__", "") if isinstance(frame.f_globals, dict) else ""
+        origin, rel = masker.classify(fs.filename, module)
+        item = {
+            "filename": masker.text(fs.filename),
+            "lineno": fs.lineno,
+            "name": fs.name,
+            "line": masker.text((fs.line or "")[:500]),
+            "module": str(module),
+            "qualname": getattr(frame.f_code, "co_qualname", fs.name),
+            "origin": origin,
+        }
+        if rel:
+            item["stdlib_path"] = rel
+        for attr in ("end_lineno", "colno", "end_colno"):
+            value = getattr(fs, attr, None)
+            if value is not None:
+                item[attr] = value
+        frames.append(item)
+    return frames
+
+
+def _cap(text, limit):
+    if len(text) <= limit:
+        return text
+    return text[:limit] + "\n[... %d more characters not shown]\n" % (len(text) - limit)
+
+
+# ---------------------------------------------------------------------------------------------
+# Process control (POSIX parts are guarded; Windows runs the ``once`` path)
+# ---------------------------------------------------------------------------------------------
+
+
+def prctl(option, value):
+    if not IS_LINUX:
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(option, value, 0, 0, 0) == 0
+    except Exception:
+        return False
+
+
+def children_of_self():
+    """Direct children of this process (Linux), including orphans it adopted as subreaper."""
+    pids = set()
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return pids
+    for tid in tasks:
+        try:
+            with open("/proc/self/task/%s/children" % tid) as handle:
+                pids.update(int(p) for p in handle.read().split())
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def kill_descendants(keep=()):
+    """Kill and reap every child of this process except ``keep``, until none come back."""
+    if not POSIX:
+        return 0
+    killed = 0
+    for _ in range(100):
+        pids = children_of_self() - set(keep)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
+    return killed
+
+
+def kill_group(pgid):
+    if not POSIX:
+        return
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def classify_exit(status_kind, code, timed_out, timeout):
+    """Outcome and a one-line detail for a child that ended without a result document."""
+    if timed_out:
+        return "timeout", "timed out after %s s" % _seconds(timeout), ""
+    if status_kind == "signal":
+        try:
+            name = signal.Signals(code).name
+        except (ValueError, AttributeError):
+            name = "signal %d" % code
+        hint = ""
+        if name == "SIGKILL":
+            hint = " (killed from outside, often the out-of-memory killer)"
+        elif name == "SIGXCPU":
+            hint = " (CPU time limit)"
+        return "crashed", "crashed with %s%s" % (name, hint), name
+    if code == 70:
+        return "error", "the worker could not report the result", ""
+    return "crashed", "exited with status %d before the snippet finished" % code, ""
+
+
+def _seconds(value):
+    value = float(value)
+    return ("%d" % value) if value == int(value) else ("%g" % value)
+
+
+def finish(workdir, request, status_kind, code, timed_out, duration, info, masker):
+    """Build the response for one finished child, from result.json or from how it died."""
+    path = os.path.join(workdir, "result.json")
+    result = None
+    if not timed_out and status_kind == "exit" and code == 0:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(8 << 20)
+            result = json.loads(raw.decode("utf-8"))
+        except (OSError, ValueError):
+            result = None
+    if result is not None:
+        result["duration"] = round(duration, 6)
+        return result
+    classified = classify_exit(status_kind, code, timed_out, request.get("timeout", 10))
+    outcome, detail, signame = classified
+    result = {
+        "schema": 1,
+        "code": request.get("code", ""),
+        "style": request.get("style", "repl"),
+        "outcome": outcome,
+        "duration": round(duration, 6),
+        "detail": detail,
+        "timeout": request.get("timeout"),
+    }
+    result.update(info)
+    if signame:
+        result["signal"] = signame
+    elif not timed_out:
+        result["returncode"] = code
+    cap = int(request.get("max_output", 65536))
+    for name in ("stdout", "stderr"):
+        data = read_capped(os.path.join(workdir, name), request)
+        result[name] = masker.text(data[:cap].decode("utf-8", "backslashreplace"))
+        if len(data) > cap:
+            result["truncated"] = True
+    fault = read_capped(os.path.join(workdir, "fault"), {"max_output": 8192})
+    if fault:
+        lines = masker.text(fault.decode("utf-8", "backslashreplace")).splitlines(True)
+        where = "".join(line for line in lines if WORKER_NAME not in line and line.strip())
+        result["stderr"] = (result.get("stderr") or "") + where
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------
+
+
+def run_here(request, workdir, info, masker):
+    """Run one request in this process and write result.json; never returns normally."""
+    started = time.monotonic()
+    snippet = Snippet(request, workdir, info, masker)
+    try:
+        snippet.isolate()
+        outcome, exc, detail = snippet.run()
+        result = snippet.report(outcome, exc, detail, started)
+        if IS_LINUX:
+            kill_descendants()
+        data = json.dumps(result, ensure_ascii=True).encode("ascii")
+        tmp = os.path.join(workdir, "result.json.part")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, os.path.join(workdir, "result.json"))
+        code = 0
+    except BaseException:
+        code = 70
+    os._exit(code)
+
+
+def warm(code):
+    """Import, into the warm worker, the stdlib modules a snippet names (once)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [node.module]
+        for name in names:
+            if name.split(".")[0] in _WARM_SAFE and name not in sys.modules:
+                try:
+                    __import__(name)
+                except BaseException:
+                    pass
+
+
+class Server(object):
+    """The warm forking worker: many snippets at once, each in its own fresh child."""
+
+    def __init__(self, parallel):
+        self.parallel = max(1, parallel)
+        self.info = interpreter_info()
+        self.masker = PathMasker()
+        self.running = {}
+        self.queue = []
+        self.outbox = bytearray()
+        self.inbuf = b""
+        self.eof = False
+        import tempfile
+
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.base = tempfile.mkdtemp(prefix="layertrace-", dir=base)
+
+    def preload(self):
+        for name in PRELOAD:
+            try:
+                __import__(name)
+            except BaseException:
+                pass
+        import traceback
+
+        try:  # warm the formatting path once so each child does not pay for it
+            raise OSError(111, "warm-up")
+        except OSError as exc:
+            traceback.format_exception(type(exc), exc, exc.__traceback__)
+        import gc
+
+        gc.collect()
+        if hasattr(gc, "freeze"):
+            gc.freeze()
+
+    def serve(self):
+        import select
+
+        prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        self.preload()
+        wake_r, wake_w = os.pipe()
+        for fd in (wake_r, wake_w):
+            os.set_blocking(fd, False)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *a: None)
+        os.set_blocking(0, False)
+        self.send({"ready": True, "info": self.info, "pid": os.getpid()})
+        try:
+            while not (self.eof and not self.running and not self.queue):
+                self.start_queued()
+                timeout = self.next_deadline()
+                readers = [wake_r] + ([] if self.eof else [0])
+                writers = [1] if self.outbox else []
+                try:
+                    ready_r, ready_w, _ = select.select(readers, writers, [], timeout)
+                except InterruptedError:
+                    ready_r, ready_w = [], []
+                if wake_r in ready_r:
+                    try:
+                        while os.read(wake_r, 512):
+                            pass
+                    except OSError:
+                        pass
+                if 0 in ready_r:
+                    self.read_requests()
+                self.reap()
+                self.expire()
+                if 1 in ready_w:
+                    self.flush()
+            while self.outbox:
+                select.select([], [1], [], 5)
+                self.flush()
+        finally:
+            for pid in list(self.running):
+                kill_group(pid)
+            kill_descendants()
+            import shutil
+
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def read_requests(self):
+        try:
+            data = os.read(0, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.eof = True
+            return
+        self.inbuf += data
+        while b"\n" in self.inbuf:
+            line, self.inbuf = self.inbuf.split(b"\n", 1)
+            if line.strip():
+                try:
+                    self.queue.append(json.loads(line.decode("utf-8")))
+                except ValueError:
+                    pass
+
+    def start_queued(self):
+        while self.queue and len(self.running) < self.parallel:
+            request = self.queue.pop(0)
+            self.start(request)
+
+    def start(self, request):
+        warm(request.get("code", ""))
+        for setup in request.get("setup") or ():
+            warm(setup)
+        workdir = os.path.join(self.base, str(request.get("id", "x")))
+        os.mkdir(workdir, 0o700)
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+                prctl(_PR_SET_CHILD_SUBREAPER, 1)
+                run_here(request, workdir, self.info, self.masker)
+            finally:
+                os._exit(71)
+        deadline = started + float(request.get("timeout", 10))
+        self.running[pid] = [request, workdir, started, deadline, False]
+
+    def next_deadline(self):
+        if not self.running:
+            return None
+        soonest = min(item[3] for item in self.running.values())
+        return max(0.0, soonest - time.monotonic())
+
+    def expire(self):
+        now = time.monotonic()
+        for pid, item in self.running.items():
+            if not item[4] and now >= item[3]:
+                item[4] = True
+                kill_group(pid)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            item = self.running.pop(pid, None)
+            if item is None:
+                continue  # an adopted orphan, already dead
+            request, workdir, started, _deadline, timed_out = item
+            duration = time.monotonic() - started
+            kill_group(pid)
+            kill_descendants(keep=self.running.keys())
+            if os.WIFSIGNALED(status):
+                kind, code = "signal", os.WTERMSIG(status)
+            else:
+                kind, code = "exit", os.WEXITSTATUS(status)
+            try:
+                result = finish(
+                    workdir, request, kind, code, timed_out, duration, self.info, self.masker
+                )
+            except Exception as exc:  # a bug here must not take the whole worker down
+                result = {"schema": 1, "outcome": "error", "detail": "worker: %r" % (exc,)}
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+            self.send({"id": request.get("id"), "result": result})
+
+    def send(self, message):
+        self.outbox += json.dumps(message, ensure_ascii=True).encode("ascii") + b"\n"
+        self.flush()
+
+    def flush(self):
+        if not self.outbox:
+            return
+        try:
+            written = os.write(1, self.outbox)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.outbox = bytearray()
+            return
+        del self.outbox[:written]
+
+
+def main(argv):
+    if len(argv) >= 2 and argv[1] == "serve":
+        parallel = int(argv[2]) if len(argv) > 2 else 2
+        os.set_blocking(1, False)
+        Server(parallel).serve()
+        return 0
+    if len(argv) >= 3 and argv[1] == "once":
+        workdir = argv[2]
+        with open(os.path.join(workdir, "request.json")) as handle:
+            request = json.load(handle)
+        if POSIX:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        run_here(request, workdir, interpreter_info(), PathMasker())
+    if len(argv) >= 2 and argv[1] == "info":
+        sys.stdout.write(json.dumps(interpreter_info()) + "\n")
+        return 0
+    sys.stderr.write("usage: _worker.py serve [PARALLEL] | once WORKDIR | info\n")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

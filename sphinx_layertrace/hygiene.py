@@ -1,0 +1,75 @@
+"""What the parent does to every string a child reports, before anything renders it.
+
+The child already maps its own paths to placeholders; the parent trusts nothing and adds what
+only it knows: secret values of its environment, its home and docs directories. Order matters:
+make the text valid, strip terminal escapes, escape other controls, then redact and mask.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|AUTH|COOKIE|CREDENTIAL|SESSION", re.IGNORECASE)
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
+_UNTOUCHED_KEYS = frozenset({"code", "source", "schema"})
+MIN_SECRET = 4
+
+
+def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Values of secret-looking variables, longest first so overlapping ones redact fully."""
+    values = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def default_path_labels(extra: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
+    home = os.path.expanduser("~")
+    pairs = list(extra)
+    if home not in ("", "/"):
+        pairs.append((home, "~"))
+        real = os.path.realpath(home)
+        if real != home:
+            pairs.append((real, "~"))
+    return tuple(sorted(pairs, key=lambda p: len(p[0]), reverse=True))
+
+
+@dataclass(frozen=True)
+class Hygiene:
+    """A reusable cleaner: ``Hygiene.from_environment(...).clean(data)``."""
+
+    secrets: tuple[str, ...] = ()
+    paths: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_environment(
+        cls, environ: Mapping[str, str] | None = None, paths: Iterable[tuple[str, str]] = ()
+    ) -> Hygiene:
+        environ = os.environ if environ is None else environ
+        return cls(secret_values(environ), default_path_labels(paths))
+
+    def text(self, text: str) -> str:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        text = _ANSI.sub("", text)
+        text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        for path, label in self.paths:
+            if path and path in text:
+                text = text.replace(path, label)
+        return _ADDRESS.sub("0x…", text)
+
+    def clean(self, value: Any, key: str = "") -> Any:
+        """Clean every string in a JSON-like structure, leaving the author's code alone."""
+        if isinstance(value, str):
+            return value if key in _UNTOUCHED_KEYS else self.text(value)
+        if isinstance(value, dict):
+            return {k: self.clean(v, k) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.clean(item, key) for item in value]
+        return value

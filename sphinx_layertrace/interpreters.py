@@ -1,0 +1,185 @@
+"""Which Python runs a snippet: labels, discovery of installed CPythons, and a real probe of each.
+
+An interpreter is trusted only after it has actually run the worker (a pyenv shim that fails is
+skipped, not believed).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+WORKER = str(Path(__file__).with_name("_worker.py"))
+_VERSION_NAME = re.compile(r"^python(3\.\d+)$")
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A probed interpreter; ``info`` is what the worker reported about itself."""
+
+    label: str
+    executable: str
+    version: str = ""
+    implementation: str = "CPython"
+    platform: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def identity(self) -> str:
+        """What the cache key needs: label, exact version and the platform it runs on."""
+        plat = self.platform
+        return "|".join(
+            [
+                self.label,
+                self.implementation,
+                self.version,
+                plat.get("system", ""),
+                plat.get("machine", ""),
+                plat.get("libc", ""),
+            ]
+        )
+
+
+class MissingInterpreter(LookupError):
+    """A label that names no working interpreter."""
+
+
+def current_label() -> str:
+    return "{}.{}".format(*sys.version_info[:2])
+
+
+def current() -> Interpreter:
+    """The interpreter running Sphinx, described without starting a process."""
+    libc = ""
+    if hasattr(os, "confstr"):
+        try:
+            libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+        except (ValueError, OSError):
+            libc = ""
+    return Interpreter(
+        label=current_label(),
+        executable=sys.executable,
+        version=platform.python_version(),
+        implementation=platform.python_implementation(),
+        platform={"system": platform.system(), "machine": platform.machine(), "libc": libc},
+    )
+
+
+@cache
+def probe(executable: str, label: str = "") -> Interpreter:
+    """Run the worker's ``info`` command under ``executable``; raise MissingInterpreter if it fails."""
+    try:
+        done = subprocess.run(
+            [executable, WORKER, "info"],
+            capture_output=True,
+            timeout=20,
+            stdin=subprocess.DEVNULL,
+            check=False,
+            env={"PATH": os.environ.get("PATH", ""), "PYTHONIOENCODING": "utf-8"},
+        )
+        info = json.loads(done.stdout.decode("utf-8"))
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        raise MissingInterpreter(f"{executable} does not run: {exc.__class__.__name__}") from None
+    version = info["python"]["version"]
+    return Interpreter(
+        label=label or ".".join(version.split(".")[:2]),
+        executable=executable,
+        version=version,
+        implementation=info["python"]["implementation"],
+        platform=info["platform"],
+    )
+
+
+def candidates() -> dict[str, str]:
+    """Installed CPythons by ``X.Y`` label: PATH, pyenv, /usr/bin and ``py -0p`` on Windows."""
+    found: dict[str, str] = {}
+    paths: list[str] = []
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        paths.extend(sorted(glob.glob(os.path.join(directory, "python3.*"))))
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    paths.extend(sorted(glob.glob(os.path.join(pyenv, "versions", "*", "bin", "python3"))))
+    paths.extend(sorted(glob.glob("/usr/bin/python3.*")))
+    paths.extend(sorted(glob.glob("/usr/local/bin/python3.*")))
+    if os.name == "nt" and shutil.which("py"):  # pragma: no cover - Windows
+        listing = subprocess.run(["py", "-0p"], capture_output=True, text=True, check=False)
+        paths.extend(line.split()[-1] for line in listing.stdout.splitlines() if line.strip())
+    for path in paths:
+        name = os.path.basename(path)
+        match = _VERSION_NAME.match(name)
+        if match:
+            label = match.group(1)
+        else:
+            version_dir = os.path.basename(os.path.dirname(os.path.dirname(path)))
+            parts = version_dir.split(".")
+            if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+                continue
+            label = ".".join(parts[:2])
+        if os.access(path, os.X_OK) and label not in found:
+            found[label] = path
+    return found
+
+
+def discover() -> dict[str, Interpreter]:
+    """Every candidate that really runs the worker (3.8 or newer), by label."""
+    working: dict[str, Interpreter] = {}
+    for label, path in candidates().items():
+        try:
+            interp = probe(path, label)
+        except MissingInterpreter:
+            continue
+        if tuple(int(p) for p in interp.version.split(".")[:2]) >= (3, 8):
+            working[label] = interp
+    return working
+
+
+class Registry:
+    """Resolves ``:python:`` labels against ``layertrace_interpreters``."""
+
+    def __init__(self, configured: dict[str, str] | str | None = None) -> None:
+        self._configured = configured or {}
+        self._resolved: dict[str, Interpreter] = {current_label(): current()}
+        self._discovered: dict[str, Interpreter] | None = None
+
+    def default(self) -> Interpreter:
+        return self._resolved[current_label()]
+
+    def get(self, label: str) -> Interpreter:
+        label = label.strip()
+        if label in self._resolved:
+            return self._resolved[label]
+        configured = self._configured
+        if isinstance(configured, dict) and label in configured:
+            target = configured[label]
+            if target != "auto":
+                path = shutil.which(target) or target
+                interp = probe(path, label)
+                self._resolved[label] = interp
+                return interp
+        if configured == "auto" or (isinstance(configured, dict) and "auto" in configured.values()):
+            if self._discovered is None:
+                self._discovered = discover()
+            if label in self._discovered:
+                self._resolved[label] = self._discovered[label]
+                return self._resolved[label]
+        raise MissingInterpreter(f"no interpreter is configured for label {label!r}")
+
+
+def resolve_executable(spec: str) -> Interpreter:
+    """For the CLI's ``--python``: a label like ``3.12`` or a path to an executable."""
+    if re.fullmatch(r"\d+\.\d+", spec):
+        if spec == current_label():
+            return current()
+        found = candidates().get(spec)
+        if not found:
+            raise MissingInterpreter(f"no installed interpreter for {spec}")
+        return probe(found, spec)
+    path = shutil.which(spec) or spec
+    return probe(path)

@@ -1,0 +1,259 @@
+"""The capture data model: what a child reports, what the cache stores, what the renderer reads.
+
+Plain frozen dataclasses with ``to_dict``/``from_dict`` so a :class:`Capture` survives a JSON
+round trip exactly (the cache and the frozen platform captures are that JSON). Nothing here
+imports Sphinx.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_type_hints
+
+SCHEMA_VERSION = 1
+
+Outcome = Literal["raised", "returned", "timeout", "crashed", "missing-interpreter", "error"]
+Origin = Literal["user", "stdlib", "site", "other"]
+
+
+class SchemaError(ValueError):
+    """A capture document that this reader cannot read (unknown schema, wrong shape)."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One entry of a traceback, as the interpreter printed it."""
+
+    filename: str
+    lineno: int | None
+    name: str
+    line: str = ""
+    end_lineno: int | None = None
+    colno: int | None = None
+    end_colno: int | None = None
+    module: str = ""
+    qualname: str = ""
+    origin: Origin = "other"
+    stdlib_path: str = ""
+    repeated: int = 0  # "[Previous line repeated N more times]" follows this frame
+
+
+@dataclass(frozen=True)
+class SyscallEvent:
+    """One audited socket call (``sys.addaudithook``), with arguments already made printable."""
+
+    event: str
+    args: str
+
+
+@dataclass(frozen=True)
+class ExceptionInfo:
+    """One exception of a chain or group; ``cause``/``context``/``exceptions`` nest."""
+
+    type: str
+    module: str
+    mro: tuple[str, ...] = ()
+    message: str = ""
+    header: str = ""  # the lines CPython prints for the exception itself ("Type: message", notes)
+    errno: int | None = None
+    errno_name: str = ""
+    winerror: int | None = None
+    strerror: str = ""
+    filename: str = ""
+    notes: tuple[str, ...] = ()
+    frames: tuple[Frame, ...] = ()
+    cause: ExceptionInfo | None = None
+    context: ExceptionInfo | None = None
+    suppress_context: bool = False
+    exceptions: tuple[ExceptionInfo, ...] = ()
+    formatted: str = ""  # the whole text CPython prints for this exception and its chain
+
+    @property
+    def qualified(self) -> str:
+        return self.type if self.module in ("builtins", "") else f"{self.module}.{self.type}"
+
+    def walk(self) -> list[ExceptionInfo]:
+        """Every exception reachable from this one, in the order CPython prints them."""
+        seen: list[ExceptionInfo] = []
+
+        def visit(exc: ExceptionInfo) -> None:
+            if any(e is exc for e in seen):
+                return
+            if exc.cause is not None:
+                visit(exc.cause)
+            elif exc.context is not None and not exc.suppress_context:
+                visit(exc.context)
+            seen.append(exc)
+            for sub in exc.exceptions:
+                visit(sub)
+
+        visit(self)
+        return seen
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement of a ``repl`` transcript and what it printed."""
+
+    source: str
+    output: str = ""
+    echo: str | None = None
+    ran: bool = True
+    raised: bool = False
+
+
+@dataclass(frozen=True)
+class Platform:
+    system: str = ""
+    release: str = ""
+    machine: str = ""
+    libc: str = ""
+
+    @property
+    def pretty(self) -> str:
+        names = {"Linux": "Linux", "Darwin": "macOS", "Windows": "Windows"}
+        name = names.get(self.system, self.system or "unknown OS")
+        if self.libc:
+            return f"{name} ({self.libc})"
+        if self.system == "Darwin" and self.release:
+            return f"{name} ({self.release})"
+        return name
+
+    @property
+    def key(self) -> str:
+        """Short identifier used in file names and tab ids: ``linux``, ``darwin``, ``win32``."""
+        return {"Linux": "linux", "Darwin": "darwin", "Windows": "win32"}.get(
+            self.system, self.system.lower() or "unknown"
+        )
+
+
+@dataclass(frozen=True)
+class PythonInfo:
+    implementation: str = "CPython"
+    version: str = ""
+    label: str = ""
+
+    @property
+    def pretty(self) -> str:
+        return f"{self.implementation} {self.version}".strip()
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Everything one run of one snippet produced (schema version 1)."""
+
+    code: str
+    style: str = "repl"
+    outcome: Outcome = "returned"
+    schema: int = SCHEMA_VERSION
+    platform: Platform = field(default_factory=Platform)
+    python: PythonInfo = field(default_factory=PythonInfo)
+    duration: float = 0.0
+    stdout: str = ""
+    stderr: str = ""
+    truncated: bool = False
+    echo: str | None = None
+    steps: tuple[Step, ...] = ()
+    returncode: int | None = None
+    signal: str = ""
+    detail: str = ""  # why a timeout/crash/error happened, one line
+    syscalls: tuple[SyscallEvent, ...] = ()
+    exception: ExceptionInfo | None = None
+    timeout: float | None = None
+
+    # -- serialisation -------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return _prune(dataclasses.asdict(self))
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=True, ensure_ascii=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Capture:
+        if not isinstance(data, dict):
+            raise SchemaError("a capture must be a JSON object")
+        schema = data.get("schema", SCHEMA_VERSION)
+        if not isinstance(schema, int) or schema > SCHEMA_VERSION or schema < 1:
+            raise SchemaError(f"unknown capture schema {schema!r} (this reader knows 1)")
+        try:
+            return _build(cls, data)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise SchemaError(f"malformed capture: {exc}") from None
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Capture:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise SchemaError(f"not JSON: {exc}") from None
+        return cls.from_dict(data)
+
+    # -- convenience ---------------------------------------------------------------------
+
+    @property
+    def final_exception(self) -> ExceptionInfo | None:
+        return self.exception
+
+    def replace(self, **changes: Any) -> Capture:
+        return dataclasses.replace(self, **changes)
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty optional fields so stored JSON stays small and diffs stay readable."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = _prune(item)
+            if item in (None, "", (), [], {}) and key not in ("code", "outcome", "schema"):
+                continue
+            if key in ("repeated", "suppress_context") and not item:
+                continue
+            out[key] = item
+        return out
+    if isinstance(value, list | tuple):
+        return [_prune(item) for item in value]
+    return value
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = get_type_hints(cls)
+    return _HINTS[cls]
+
+
+_NESTED = {
+    "platform": Platform,
+    "python": PythonInfo,
+    "exception": ExceptionInfo,
+    "cause": ExceptionInfo,
+    "context": ExceptionInfo,
+}
+_SEQUENCES = {
+    "frames": Frame,
+    "steps": Step,
+    "syscalls": SyscallEvent,
+    "exceptions": ExceptionInfo,
+}
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    """Make ``cls`` from a dict, ignoring unknown keys (a newer writer may add fields)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            continue
+        if key in _NESTED and value is not None:
+            value = _build(_NESTED[key], value)
+        elif key in _SEQUENCES:
+            value = tuple(_build(_SEQUENCES[key], item) for item in value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)

@@ -1,0 +1,42 @@
+"""Starting and killing child process trees: the only place that differs between POSIX and Windows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+POSIX = os.name == "posix"
+CAN_FORK = POSIX and sys.platform != "darwin" and hasattr(os, "fork")
+
+
+def popen_isolated(argv: list[str], **kwargs) -> subprocess.Popen:
+    """Start ``argv`` in its own process group/session, stdin closed, nothing inherited."""
+    kwargs.setdefault("stdin", subprocess.DEVNULL)
+    kwargs.setdefault("close_fds", True)
+    if POSIX:
+        kwargs["start_new_session"] = True
+    else:  # pragma: no cover - Windows
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
+    return subprocess.Popen(argv, **kwargs)
+
+
+def kill_tree(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` and everything in its process group (POSIX) or tree (Windows)."""
+    if POSIX:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    else:  # pragma: no cover - Windows
+        subprocess.run(
+            ["taskkill", "/T", "/F", "/PID", str(proc.pid)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+    try:
+        proc.kill()
+    except OSError:
+        pass

@@ -1,0 +1,379 @@
+"""The parent side of a run: submit many snippets early, collect each result late.
+
+Two engines behind one interface. ``fork`` keeps one warm worker per interpreter that forks a
+fresh child per snippet (about a millisecond each); ``spawn`` starts a fresh interpreter per
+snippet (about 45 ms), for platforms where forking is unavailable or unsafe. Both give the
+same :class:`~sphinx_layertrace.model.Capture`.
+
+No threads: the runner is driven by whoever asks for a result, so Sphinx can fork its own
+parallel readers and writers safely.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import selectors
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from . import _worker, procs
+from .hygiene import Hygiene
+from .interpreters import WORKER, Interpreter, current
+from .model import Capture
+
+Mode = Literal["auto", "fork", "spawn"]
+#: Variables a child may see from the build's environment; everything else is withheld.
+ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "SYSTEMROOT", "COMSPEC", "PATHEXT")
+#: Set for every child so output is plain, deterministic UTF-8.
+ENV_FIXED = {
+    "PYTHONHASHSEED": "0",
+    "PYTHONIOENCODING": "utf-8:backslashreplace",
+    "PYTHONUTF8": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHON_COLORS": "0",
+    "NO_COLOR": "1",
+    "TERM": "dumb",
+}
+WORKER_SILENCE = 60.0  # seconds past every deadline before a worker is declared hung
+
+
+@dataclass(frozen=True)
+class Request:
+    """One snippet to run; everything that changes its result is in here."""
+
+    code: str
+    style: str = "repl"
+    setup: tuple[str, ...] = ()
+    timeout: float = 10.0
+    max_output: int = 64 * 1024
+    filename: str = ""
+    memory: int | None = 2 << 30
+
+    def to_wire(self, ident: int) -> dict:
+        return {
+            "id": ident,
+            "code": self.code,
+            "style": self.style,
+            "setup": list(self.setup),
+            "timeout": self.timeout,
+            "max_output": self.max_output,
+            "filename": self.filename,
+            "memory": self.memory,
+            "nproc": 512,
+        }
+
+
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The minimal environment of every child: an allow-list, fixed settings, then the author's."""
+    env = {k: v for k, v in os.environ.items() if k in ENV_ALLOW or k.startswith("LC_")}
+    env.update(ENV_FIXED)
+    env["HOME"] = tempfile.gettempdir()
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class _Job:
+    ident: int
+    request: Request
+    interpreter: Interpreter
+    result: dict | None = None
+    started: float = field(default_factory=time.monotonic)
+
+
+class _ForkWorker:
+    """A ``_worker.py serve`` process for one interpreter."""
+
+    def __init__(self, interpreter: Interpreter, env: dict[str, str], parallel: int) -> None:
+        self.interpreter = interpreter
+        self.log = tempfile.TemporaryFile()
+        self.proc = procs.popen_isolated(
+            [interpreter.executable, WORKER, "serve", str(parallel)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        self.fd = self.proc.stdout.fileno()
+        os.set_blocking(self.fd, False)
+        self.buffer = b""
+        self.pending: dict[int, _Job] = {}
+        self.dead = False
+        self.last_heard = time.monotonic()
+
+    def send(self, job: _Job) -> None:
+        self.pending[job.ident] = job
+        line = json.dumps(job.request.to_wire(job.ident)).encode("ascii") + b"\n"
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(line)
+            self.proc.stdin.flush()
+        except OSError:
+            self.fail("the worker process is gone")
+
+    def read(self) -> None:
+        """Take whatever the worker has written; never blocks."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.fail(self.stderr_tail() or "the worker process exited")
+                return
+            self.buffer += chunk
+            self.last_heard = time.monotonic()
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            job = self.pending.pop(message.get("id"), None)
+            if job is not None:
+                job.result = message.get("result")
+
+    def overdue(self) -> bool:
+        if not self.pending:
+            return False
+        longest = max(job.request.timeout for job in self.pending.values())
+        return time.monotonic() - self.last_heard > longest + WORKER_SILENCE
+
+    def stderr_tail(self) -> str:
+        self.log.seek(0)
+        lines = self.log.read().decode("utf-8", "replace").strip().splitlines()
+        return lines[-1] if lines else ""
+
+    def fail(self, why: str) -> None:
+        self.dead = True
+        for job in self.pending.values():
+            job.result = _error_result(job, f"the worker failed: {why}")
+        self.pending.clear()
+        self.close()
+
+    def close(self) -> None:
+        try:
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        procs.kill_tree(self.proc)
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.log.close()
+
+
+@dataclass
+class _Spawned:
+    job: _Job
+    proc: subprocess.Popen
+    workdir: str
+    deadline: float
+    timed_out: bool = False
+
+
+class Runner:
+    """Run snippets in isolated children: ``submit`` early, ``result`` late."""
+
+    def __init__(
+        self,
+        *,
+        mode: Mode = "auto",
+        parallel: int | None = None,
+        env: Mapping[str, str] | None = None,
+        hygiene: Hygiene | None = None,
+    ) -> None:
+        if mode == "auto":
+            mode = "fork" if procs.CAN_FORK else "spawn"
+        if mode == "fork" and not procs.CAN_FORK:
+            mode = "spawn"
+        self.mode = mode
+        self.parallel = parallel or max(1, os.cpu_count() or 1)
+        self.env = child_environment(env)
+        self.hygiene = hygiene or Hygiene.from_environment()
+        self.executions = 0
+        self._ids = itertools.count(1)
+        self._jobs: dict[int, _Job] = {}
+        self._workers: dict[str, _ForkWorker] = {}
+        self._queue: list[_Job] = []
+        self._spawned: list[_Spawned] = []
+
+    # -- public interface -----------------------------------------------------------------
+
+    def submit(self, request: Request, interpreter: Interpreter | None = None) -> int:
+        job = _Job(next(self._ids), request, interpreter or current())
+        self._jobs[job.ident] = job
+        self.executions += 1
+        if self.mode == "fork":
+            self._worker_for(job.interpreter).send(job)
+        else:
+            self._queue.append(job)
+            self._start_spawned()
+        return job.ident
+
+    def submit_many(self, items: Iterable[tuple[Request, Interpreter | None]]) -> list[int]:
+        return [self.submit(request, interp) for request, interp in items]
+
+    def poll(self) -> None:
+        """Collect what has finished so far without waiting (cheap; call it often)."""
+        if self.mode == "fork":
+            for worker in self._workers.values():
+                if not worker.dead:
+                    worker.read()
+        else:
+            self._reap_spawned()
+            self._start_spawned()
+
+    def done(self, ticket: int) -> bool:
+        self.poll()
+        return self._jobs[ticket].result is not None
+
+    def result(self, ticket: int) -> Capture:
+        """Wait for one snippet and return its capture (never raises for snippet behaviour)."""
+        job = self._jobs[ticket]
+        while job.result is None:
+            self._wait(job)
+        del self._jobs[ticket]
+        return self._to_capture(job)
+
+    def run(self, request: Request, interpreter: Interpreter | None = None) -> Capture:
+        return self.result(self.submit(request, interpreter))
+
+    def close(self) -> None:
+        for worker in self._workers.values():
+            if not worker.dead:
+                worker.close()
+        self._workers.clear()
+        for spawned in self._spawned:
+            procs.kill_tree(spawned.proc)
+            spawned.proc.wait()
+            shutil.rmtree(spawned.workdir, ignore_errors=True)
+        self._spawned.clear()
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- fork engine ----------------------------------------------------------------------
+
+    def _worker_for(self, interpreter: Interpreter) -> _ForkWorker:
+        worker = self._workers.get(interpreter.executable)
+        if worker is None or worker.dead:
+            worker = _ForkWorker(interpreter, self.env, self.parallel)
+            self._workers[interpreter.executable] = worker
+        return worker
+
+    def _wait(self, job: _Job) -> None:
+        if self.mode == "spawn":
+            self.poll()
+            if job.result is None:
+                time.sleep(0.002)
+            return
+        worker = self._workers[job.interpreter.executable]
+        if worker.dead:
+            job.result = job.result or _error_result(job, "the worker process is gone")
+            return
+        with selectors.DefaultSelector() as sel:
+            sel.register(worker.fd, selectors.EVENT_READ)
+            sel.select(timeout=1.0)
+        worker.read()
+        if job.result is None and worker.overdue():
+            worker.fail("it stopped answering")
+
+    # -- spawn engine ---------------------------------------------------------------------
+
+    def _start_spawned(self) -> None:
+        while self._queue and len(self._spawned) < self.parallel:
+            job = self._queue.pop(0)
+            workdir = tempfile.mkdtemp(prefix="layertrace-")
+            Path(workdir, "request.json").write_text(
+                json.dumps(job.request.to_wire(job.ident)), encoding="utf-8"
+            )
+            with open(os.path.join(workdir, "boot"), "wb") as boot:
+                proc = procs.popen_isolated(
+                    [job.interpreter.executable, WORKER, "once", workdir],
+                    stdout=boot,
+                    stderr=boot,
+                    env=self.env,
+                    cwd=workdir,
+                )
+            job.started = time.monotonic()
+            deadline = job.started + job.request.timeout + 0.5
+            self._spawned.append(_Spawned(job, proc, workdir, deadline))
+
+    def _reap_spawned(self) -> None:
+        now = time.monotonic()
+        for item in list(self._spawned):
+            code = item.proc.poll()
+            if code is None and now >= item.deadline:
+                item.timed_out = True
+                procs.kill_tree(item.proc)
+                code = item.proc.wait()
+            if code is None:
+                continue
+            procs.kill_tree(item.proc)  # whatever the snippet left in its group
+            self._spawned.remove(item)
+            kind, number = ("signal", -code) if code < 0 else ("exit", code)
+            info = {"platform": item.job.interpreter.platform, "python": _python_info(item.job)}
+            item.job.result = _worker.finish(
+                item.workdir,
+                item.job.request.to_wire(item.job.ident),
+                kind,
+                number,
+                item.timed_out,
+                time.monotonic() - item.job.started,
+                info,
+                _NoMask(),
+            )
+            shutil.rmtree(item.workdir, ignore_errors=True)
+
+    # -- results --------------------------------------------------------------------------
+
+    def _to_capture(self, job: _Job) -> Capture:
+        data = self.hygiene.clean(job.result or _error_result(job, "no result"))
+        data.setdefault("python", {})["label"] = job.interpreter.label
+        data["code"] = job.request.code
+        return Capture.from_dict(data)
+
+
+class _NoMask:
+    """Spawned children report their own paths masked; crash leftovers go through Hygiene."""
+
+    @staticmethod
+    def text(text: str) -> str:
+        return text
+
+
+def _python_info(job: _Job) -> dict:
+    return {"implementation": job.interpreter.implementation, "version": job.interpreter.version}
+
+
+def _error_result(job: _Job, detail: str) -> dict:
+    return {
+        "schema": 1,
+        "code": job.request.code,
+        "style": job.request.style,
+        "outcome": "error",
+        "detail": detail,
+        "platform": job.interpreter.platform,
+        "python": _python_info(job),
+    }
