@@ -1,0 +1,179 @@
+"""Every ``layertrace_*`` option once: default, meaning, and a validator run at ``config-inited``.
+
+The reference page in the docs is generated from :data:`OPTIONS`, so it cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sphinx.errors import ConfigError
+
+from .layers import LAYERS
+
+DEFAULT_ERRNO_URL = "https://docs.python.org/3/library/errno.html#errno.{name}"
+EXECUTE_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: Any
+    rebuild: str
+    doc: str
+    check: Callable[[Any], str | None]
+
+
+def _number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return "must be a positive number of seconds"
+    return None
+
+
+def _interpreters(value: Any) -> str | None:
+    if value == "auto":
+        return None
+    if not isinstance(value, Mapping):
+        return 'must be a dict of label -> executable path (or "auto"), or "auto"'
+    for label, path in value.items():
+        if not isinstance(label, str) or not isinstance(path, str) or not path:
+            return f"entry {label!r}: {path!r} must map a string label to a path or 'auto'"
+    return None
+
+
+def _str_mapping(value: Any) -> str | None:
+    if not isinstance(value, Mapping):
+        return "must be a dict of strings"
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            return f"entry {key!r}: {item!r} must map a string to a string"
+    return None
+
+
+def _layers(value: Any) -> str | None:
+    problem = _str_mapping(value)
+    if problem:
+        return problem
+    for module, layer in value.items():
+        if layer not in LAYERS:
+            return f"entry {module!r}: {layer!r} is not one of {', '.join(LAYERS)}"
+    return None
+
+
+def _url(value: Any) -> str | None:
+    if not isinstance(value, str) or "{name}" not in value:
+        return "must be a URL template containing {name}"
+    return None
+
+
+def _bool(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be True or False"
+
+
+def _optional_dir(value: Any) -> str | None:
+    if value is None or isinstance(value, str | os.PathLike):
+        return None
+    return "must be a directory path or None"
+
+
+def _execute(value: Any) -> str | None:
+    return None if value in EXECUTE_MODES else f"must be one of {', '.join(EXECUTE_MODES)}"
+
+
+def _size(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1024:
+        return "must be a number of bytes, at least 1024"
+    return None
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("layertrace_timeout", 10, "env", "Seconds each snippet may run.", _number),
+    Option(
+        "layertrace_interpreters",
+        {},
+        "env",
+        'Label → executable path, or ``"auto"`` to discover installed CPythons. The interpreter '
+        "running Sphinx is always available as its ``X.Y`` label.",
+        _interpreters,
+    ),
+    Option(
+        "layertrace_env",
+        {},
+        "env",
+        "Variables passed to snippets. Otherwise children get a minimal environment (PATH, "
+        "LANG/LC_*, TZ, a temporary HOME).",
+        _str_mapping,
+    ),
+    Option(
+        "layertrace_layers",
+        {},
+        "env",
+        "Module prefix → layer, added to or overriding the built-in map "
+        "(for example ``{'requests': 'application'}``).",
+        _layers,
+    ),
+    Option(
+        "layertrace_errno_url",
+        DEFAULT_ERRNO_URL,
+        "env",
+        "URL template for errno links when the ``python`` intersphinx mapping is absent.",
+        _url,
+    ),
+    Option(
+        "layertrace_source_links", True, "env", "Link stdlib frames to CPython's source.", _bool
+    ),
+    Option(
+        "layertrace_cache_dir",
+        None,
+        "",
+        "Capture cache directory; default ``<confdir>/.layertrace-cache``, outside the output "
+        "directory so a clean ``_build`` still reuses it.",
+        _optional_dir,
+    ),
+    Option(
+        "layertrace_execute",
+        "auto",
+        "env",
+        "``auto`` runs what is not cached, ``always`` runs everything, ``never`` uses the cache "
+        "and frozen captures only (a missing one is a warning).",
+        _execute,
+    ),
+    Option(
+        "layertrace_captures",
+        None,
+        "env",
+        "Directory of frozen capture files from other platforms, shown as tabs.",
+        _optional_dir,
+    ),
+    Option(
+        "layertrace_max_output",
+        64 * 1024,
+        "env",
+        "Bytes of stdout, stderr and traceback kept per snippet; the rest is cut with a "
+        "visible marker.",
+        _size,
+    ),
+)
+
+
+def register(app: Any) -> None:
+    for option in OPTIONS:
+        app.add_config_value(option.name, option.default, option.rebuild)
+
+
+def validate(app: Any, config: Any) -> None:
+    """``config-inited``: one clear error per bad value, naming the value."""
+    for option in OPTIONS:
+        problem = option.check(getattr(config, option.name))
+        if problem:
+            raise ConfigError(f"{option.name} {problem} (got {getattr(config, option.name)!r})")
+
+
+def cache_dir(config: Any, confdir: str | os.PathLike) -> Path:
+    configured = config.layertrace_cache_dir
+    base = Path(confdir)
+    return (base / configured) if configured else base / ".layertrace-cache"

@@ -1,0 +1,109 @@
+"""The ``layertrace`` and ``layertrace-setup`` directives (reStructuredText and MyST alike).
+
+At read time a snippet becomes a :class:`~.nodes.layertrace_pending` node carrying only
+primitives: its code, options and the setup code above it. Running happens elsewhere, early
+and in batches (:mod:`.session`); rendering happens at write time (:mod:`.resolve`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util.docutils import SphinxDirective
+
+from .links import parse_expect
+from .nodes import layertrace_pending
+
+SETUP_KEY = "layertrace_setup"
+
+
+def _style(argument: str) -> str:
+    return directives.choice(argument, ("repl", "script"))
+
+
+def _seconds(argument: str) -> float:
+    value = float(argument)
+    if value <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _labels(argument: str) -> list[str]:
+    labels = [part.strip() for part in (argument or "").split(",") if part.strip()]
+    if not labels:
+        raise ValueError("needs at least one label")
+    return labels
+
+
+def _expect(argument: str) -> list[str]:
+    return list(parse_expect(argument or ""))
+
+
+class LayertraceDirective(SphinxDirective):
+    """Run the content as Python and show what really happens."""
+
+    has_content = True
+    option_spec: ClassVar[dict[str, Any]] = {
+        "expect": _expect,
+        "style": _style,
+        "timeout": _seconds,
+        "python": _labels,
+        "hide-code": directives.flag,
+        "caption": directives.unchanged,
+        "name": directives.unchanged,
+        "class": directives.class_option,
+        "platforms": _labels,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        code = "\n".join(self.content).rstrip() + "\n"
+        if not self.content or not code.strip():
+            return [
+                self.state.document.reporter.warning(
+                    "layertrace needs Python code as its content", line=self.lineno
+                )
+            ]
+        config = self.config
+        node = layertrace_pending(
+            code=code,
+            style=self.options.get("style", "repl"),
+            timeout=float(self.options.get("timeout", config.layertrace_timeout)),
+            labels=self.options.get("python", []),
+            expect=self.options.get("expect", []),
+            hide_code="hide-code" in self.options,
+            caption=self.options.get("caption", ""),
+            platforms=self.options.get("platforms", []),
+            setup=list(self.state.document.get(SETUP_KEY, [])),
+            classes=self.options.get("class", []),
+        )
+        self.set_source_info(node)
+        if "caption" in self.options or "name" in self.options:
+            return [self._captioned(node)]
+        return [node]
+
+    def _captioned(self, node: layertrace_pending) -> nodes.Node:
+        """Wrap like ``code-block`` does, so ``:ref:`` to ``:name:`` finds a title."""
+        wrapper = nodes.container("", classes=["literal-block-wrapper", "lt-wrapper"])
+        wrapper["literal_block"] = True
+        title = self.options.get("caption") or self.options["name"]
+        caption = nodes.caption(title, title)
+        self.set_source_info(caption)
+        self.set_source_info(wrapper)
+        wrapper += caption
+        wrapper += node
+        self.add_name(wrapper)
+        return wrapper
+
+
+class LayertraceSetupDirective(SphinxDirective):
+    """Hidden code run before every later ``layertrace`` snippet of the same document."""
+
+    has_content = True
+
+    def run(self) -> list[nodes.Node]:
+        document = self.state.document
+        code = "\n".join(self.content).rstrip() + "\n"
+        document[SETUP_KEY] = [*document.get(SETUP_KEY, []), code]
+        return []

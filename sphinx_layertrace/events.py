@@ -1,0 +1,81 @@
+"""Sphinx event handlers: create the session, plan snippets as documents are read, clean up."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from docutils import nodes
+from sphinx.util import logging
+
+from . import STATIC
+from .nodes import layertrace_pending
+from .runner import Request
+from .session import Planned, Session
+
+logger = logging.getLogger(__name__)
+PLANS = "layertrace_plans"
+
+
+def builder_inited(app: Any) -> None:
+    app.layertrace = Session(app)
+    if app.builder.format == "html":
+        static = os.fspath(STATIC)
+        if static not in app.config.html_static_path:
+            app.config.html_static_path.append(static)
+
+
+def _plans(env: Any) -> dict[str, list[dict[str, Any]]]:
+    if not hasattr(env, PLANS):
+        setattr(env, PLANS, {})
+    return getattr(env, PLANS)
+
+
+def doctree_read(app: Any, doctree: nodes.document) -> None:
+    """Plan every snippet of the document and, in the main process, start running it now."""
+    session: Session = app.layertrace
+    records = []
+    for node in doctree.findall(layertrace_pending):
+        for plan in session.plan(node):
+            if not plan.key:
+                continue
+            records.append({"label": plan.label, "key": plan.key, "request": plan.request.__dict__})
+            session.submit(plan)
+    _plans(app.env)[app.env.docname] = records
+    session.poll()
+
+
+def purge_doc(app: Any, env: Any, docname: str) -> None:
+    _plans(env).pop(docname, None)
+
+
+def merge_info(app: Any, env: Any, docnames: list[str], other: Any) -> None:
+    theirs = _plans(other)
+    ours = _plans(env)
+    for docname in docnames:
+        if docname in theirs:
+            ours[docname] = theirs[docname]
+    app.layertrace.read_elsewhere.update(docnames)
+
+
+def env_updated(app: Any, env: Any) -> list[str]:
+    """After parallel reads: submit what forked readers planned but could not start."""
+    session: Session = app.layertrace
+    plans = _plans(env)
+    for docname in sorted(session.read_elsewhere):
+        for record in plans.get(docname, ()):
+            request = dict(record["request"])
+            request["setup"] = tuple(request.get("setup", ()))
+            session.submit(Planned(record["label"], Request(**request), record["key"]))
+    return []
+
+
+def build_finished(app: Any, exception: Exception | None) -> None:
+    session: Session | None = getattr(app, "layertrace", None)
+    if session is None:
+        return
+    session.close()
+    if session.executed or session.from_cache:
+        logger.info(
+            f"layertrace: {session.executed} snippets run, {session.from_cache} from the cache"
+        )

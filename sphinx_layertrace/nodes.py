@@ -1,0 +1,139 @@
+"""Doctree nodes and the HTML visitors that need more than the standard ones.
+
+Each node subclasses a standard docutils node, so a builder without a visitor of its own (text,
+LaTeX, man, texinfo, epub, xml, anything new) falls back to that node's rendering. Attributes
+are JSON-like primitives so doctrees pickle and snapshot cleanly.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from docutils import nodes
+
+
+class layertrace_pending(nodes.General, nodes.Element):
+    """Placed by the directive at read time; replaced by the rendered capture at write time."""
+
+
+class layertrace_block(nodes.container):
+    """One rendered snippet: the element with class ``layertrace`` that themes and CSS target."""
+
+
+class lt_traceback(nodes.literal_block):
+    """The traceback text. Children hold the plain annotated text for every other builder;
+    ``segments`` holds the frames with their layers and links for HTML."""
+
+
+class lt_tabs(nodes.container):
+    """Captures of one snippet from several interpreters or platforms."""
+
+
+class lt_panel(nodes.container):
+    """One tab of :class:`lt_tabs`; ``label`` names it."""
+
+
+def skip(self: Any, node: nodes.Element) -> None:
+    raise nodes.SkipNode
+
+
+def visit_block_html(self: Any, node: layertrace_block) -> None:
+    attrs = {}
+    if node.get("outcome"):
+        attrs["data-outcome"] = node["outcome"]
+    self.body.append(self.starttag(node, "div", CLASS="layertrace", **attrs))
+
+
+def depart_block_html(self: Any, node: layertrace_block) -> None:
+    self.body.append("</div>\n")
+
+
+def visit_traceback_html(self: Any, node: lt_traceback) -> None:
+    """Write the traceback ourselves: every string escaped, labels kept out of copied text."""
+    out = [self.starttag(node, "pre", CLASS="lt-traceback", suffix="")]
+    for segment in node["segments"]:
+        kind = segment.get("kind")
+        text = segment.get("text", "")
+        if kind == "frame":
+            out.append(_frame_html(segment))
+        elif kind == "kernel":
+            out.append(_kernel_html(segment))
+        else:
+            out.append(escape(text, quote=False))
+    out.append("</pre>\n")
+    self.body.append("".join(out))
+    raise nodes.SkipNode
+
+
+def _frame_html(segment: dict[str, str]) -> str:
+    layer = segment.get("layer", "")
+    text = segment.get("text", "")
+    first, newline, rest = text.partition("\n")
+    filename = segment.get("filename", "")
+    href = segment.get("href", "")
+    first_html = escape(first, quote=False)
+    if href and filename:
+        quoted = escape(f'"{filename}"', quote=False)
+        link = f'"<a class="lt-source" href="{escape(href)}">{escape(filename, quote=False)}</a>"'
+        first_html = first_html.replace(quoted, link, 1)
+    label = (
+        f'<span class="lt-label" data-layer="{escape(layer)}">{escape(layer)}</span>'
+        if layer
+        else ""
+    )
+    attrs = f' data-layer="{escape(layer)}"' if layer else ""
+    return (
+        f'<span class="lt-frame"{attrs}>{first_html}{label}{newline}'
+        f"{escape(rest, quote=False)}</span>"
+    )
+
+
+def _kernel_html(segment: dict[str, str]) -> str:
+    text = segment.get("text", "").rstrip("\n")
+    href = segment.get("href", "")
+    body = escape(text, quote=False)
+    if href:
+        body = f'<a class="lt-manual" href="{escape(href)}">{body}</a>'
+    return (
+        '<span class="lt-frame lt-kernel" data-layer="os" aria-label="the kernel\'s answer">'
+        f'{body}<span class="lt-label" data-layer="os">os</span></span>\n'
+    )
+
+
+def visit_tabs_html(self: Any, node: lt_tabs) -> None:
+    self.body.append(self.starttag(node, "div", CLASS="lt-tabs"))
+    group = node["group"]
+    for index, panel in enumerate(node.children):
+        ident = f"{group}-{index}"
+        checked = " checked" if index == 0 else ""
+        self.body.append(
+            f'<input class="lt-tab-input" type="radio" name="{escape(group)}" '
+            f'id="{escape(ident)}"{checked}>'
+            f'<label class="lt-tab-label" for="{escape(ident)}">'
+            f"{escape(panel['label'], quote=False)}</label>\n"
+        )
+    self.body.append('<div class="lt-panels">\n')
+
+
+def depart_tabs_html(self: Any, node: lt_tabs) -> None:
+    self.body.append("</div></div>\n")
+
+
+def visit_panel_html(self: Any, node: lt_panel) -> None:
+    self.body.append(self.starttag(node, "div", CLASS="lt-panel"))
+
+
+def depart_panel_html(self: Any, node: lt_panel) -> None:
+    self.body.append("</div>\n")
+
+
+def register(app: Any) -> None:
+    pending = (skip, None)
+    builders = ("html", "latex", "text", "man", "texinfo", "xml", "gettext")
+    everywhere = dict.fromkeys(builders, pending)
+    app.add_node(layertrace_pending, **everywhere)
+    app.add_node(layertrace_block, html=(visit_block_html, depart_block_html))
+    app.add_node(lt_traceback, html=(visit_traceback_html, None))
+    app.add_node(lt_tabs, html=(visit_tabs_html, depart_tabs_html))
+    app.add_node(lt_panel, html=(visit_panel_html, depart_panel_html))

@@ -1,0 +1,184 @@
+"""Write time: collect each snippet's captures, warn where reality drifted, render the block.
+
+Runs at ``doctree-resolved``, which Sphinx emits in the main process even under ``-j N``, so it
+can wait on the runner that the main process owns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from docutils import nodes
+from sphinx.util import logging
+
+from .layers import LayerMap
+from .links import expectation_matches
+from .model import Capture
+from .nodes import layertrace_pending
+from .render import RenderOptions, Shown, build, caption
+from .session import Planned, Session, snippet_id
+
+logger = logging.getLogger(__name__)
+NOT_RUN = "not run: layertrace_execute is 'never' and no cached capture exists"
+
+
+def resolve_doctree(app: Any, doctree: nodes.document, docname: str) -> None:
+    session: Session | None = getattr(app, "layertrace", None)
+    pending = list(doctree.findall(layertrace_pending))
+    if session is None or not pending:
+        return
+    resolver = Resolver(app.config, app.env, docname, session)
+    for index, node in enumerate(pending):
+        node.replace_self(resolver.render(node, index))
+
+
+class Resolver:
+    """Renders the pending nodes of one document."""
+
+    def __init__(self, config: Any, env: Any, docname: str, session: Session) -> None:
+        self.config = config
+        self.env = env
+        self.docname = docname
+        self.session = session
+        self.layers = LayerMap.build(config.layertrace_layers)
+
+    def render(self, node: Any, index: int) -> nodes.Node:
+        return self._render(self.session, self.layers, node, index)
+
+    def _render(self, session: Session, layers: LayerMap, node: Any, index: int) -> nodes.Node:
+        planned = session.plan(node)
+        shown: list[Shown] = []
+        for plan in planned:
+            capture = session.capture(plan)
+            shown.append(_shown(plan, capture))
+        for frozen in session.frozen.for_snippet(
+            snippet_id(node["code"], node["setup"], node["style"])
+        ):
+            if _platform_wanted(node, frozen):
+                shown.append(Shown(caption(frozen), frozen))
+        primary = next((s.capture for s in shown if s.capture is not None), None)
+        drift = ""
+        for plan, item in zip(planned, shown, strict=False):
+            drift = _warn(node, plan, item) or drift
+        options = RenderOptions(
+            layers=layers,
+            source_links=self.config.layertrace_source_links,
+            errno_url=self.config.layertrace_errno_url,
+            hide_code=node["hide_code"],
+            expect=tuple(node["expect"]),
+            drift=drift,
+            resolve_errno=self._intersphinx_errno,
+        )
+        group = f"lt-{self.docname}-{index}".replace("/", "-")
+        block = build(shown, options, group=group, classes=node.get("classes", []))
+        block["ids"] = node.get("ids", [])
+        block.source, block.line = node.source, node.line
+        if primary is None and not shown:
+            block += nodes.paragraph("", NOT_RUN)
+        return block
+
+    def _intersphinx_errno(self, name: str) -> str | None:
+        """The errno page from the project's intersphinx inventory, if it has one."""
+        try:
+            from sphinx.ext.intersphinx import InventoryAdapter
+        except ImportError:  # pragma: no cover
+            return None
+        adapter = InventoryAdapter(self.env)
+        if not hasattr(self.env, "intersphinx_inventory"):
+            return None
+        entry = adapter.main_inventory.get("py:data", {}).get(f"errno.{name}")
+        if entry is None:
+            return None
+        return getattr(entry, "uri", None) or entry[2]
+
+
+def _shown(plan: Planned, capture: Capture | None) -> Shown:
+    if plan.missing:
+        return Shown(plan.label, None, f"Python {plan.label} is not available on this machine.")
+    if capture is None:
+        return Shown(plan.label, None, NOT_RUN)
+    return Shown(caption(capture), capture)
+
+
+def _platform_wanted(node: Any, capture: Capture) -> bool:
+    wanted = node.get("platforms") or []
+    if not wanted:
+        return True
+    names = {
+        capture.platform.key,
+        capture.platform.pretty.split(" ")[0].lower(),
+        capture.python.label,
+    }
+    return any(w.lower() in names for w in wanted)
+
+
+def _warn(node: Any, plan: Planned, item: Shown) -> str:
+    """Emit the one warning a capture deserves; return the drift sentence for the page."""
+    location = (node.source, node.line)
+    if plan.missing:
+        logger.warning(
+            f"layertrace: interpreter {plan.label!r} is missing ({plan.missing})",
+            location=node,
+            type="layertrace",
+            subtype="missing-interpreter",
+        )
+        return ""
+    capture = item.capture
+    if capture is None:
+        logger.warning(
+            "layertrace: no capture (layertrace_execute = 'never' and nothing cached)",
+            location=node,
+            type="layertrace",
+            subtype="not-run",
+        )
+        return ""
+    del location
+    if capture.outcome == "timeout":
+        logger.warning(
+            f"layertrace: snippet {capture.detail}",
+            location=node,
+            type="layertrace",
+            subtype="timeout",
+        )
+        return ""
+    if capture.outcome == "crashed":
+        logger.warning(
+            f"layertrace: snippet {capture.detail}",
+            location=node,
+            type="layertrace",
+            subtype="crash",
+        )
+        return ""
+    if capture.outcome == "error":
+        logger.warning(
+            f"layertrace: {capture.detail}", location=node, type="layertrace", subtype="setup"
+        )
+        return ""
+    expect = node.get("expect") or []
+    if not expect:
+        return ""
+    sentence = drift_sentence(expect, capture)
+    if sentence:
+        logger.warning(f"layertrace: {sentence}", location=node, type="layertrace", subtype="drift")
+    return sentence
+
+
+def drift_sentence(expect: list[str], capture: Capture) -> str:
+    """Empty when the capture is what ``:expect:`` says; otherwise what happened instead."""
+    wanted = ", ".join(expect)
+    exc = capture.exception
+    if expect == ["nothing"]:
+        if capture.outcome == "returned":
+            return ""
+        got = exc.qualified if exc else capture.outcome
+        return f"expected no exception, but the snippet raised {got}"
+    if capture.outcome != "raised" or exc is None:
+        return f"expected {wanted}, but the snippet did not raise"
+    if any(expectation_matches(name, exc) for name in expect):
+        return ""
+    return f"expected {wanted}, but the snippet raised {exc.qualified}: {_one_line(exc.message)}"
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,174 @@
+"""One build's execution state: which snippets to run, the runner, the cache, frozen captures.
+
+Snippets are planned as soon as a document is read and submitted at once, so they run while
+Sphinx keeps parsing; results are collected only when a page is written. Under ``-j N`` the
+reading happens in forked processes that cannot reach the runner, so the plans travel back
+through the environment and the main process submits them at ``env-updated``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sphinx.util import logging
+
+from . import __version__
+from .cache import CaptureCache, cache_key
+from .config import cache_dir
+from .hygiene import Hygiene
+from .interpreters import MissingInterpreter, Registry
+from .model import Capture, SchemaError
+from .runner import Request, Runner
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One capture a snippet needs: which interpreter, what to run, under which cache key."""
+
+    label: str
+    request: Request
+    key: str = ""
+    missing: str = ""  # set when the interpreter does not exist
+
+    def to_primitive(self) -> dict[str, Any]:
+        return {"label": self.label, "key": self.key, "missing": self.missing}
+
+
+def snippet_id(code: str, setup: list[str] | tuple[str, ...], style: str) -> str:
+    """Platform-independent name of a snippet: how frozen captures of it are found."""
+    data = json.dumps([code, list(setup), style], sort_keys=True).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def request_for(node: Any, config: Any) -> Request:
+    filename = node.get("caption", "") if str(node.get("caption", "")).endswith(".py") else ""
+    return Request(
+        code=node["code"],
+        style=node["style"],
+        setup=tuple(node.get("setup", ())),
+        timeout=float(node["timeout"]),
+        max_output=int(config.layertrace_max_output),
+        filename=filename,
+    )
+
+
+class Session:
+    """Owns the runner and the cache for one ``sphinx-build`` (attached as ``app.layertrace``)."""
+
+    def __init__(self, app: Any) -> None:
+        config = app.config
+        self.config = config
+        self.execute = config.layertrace_execute
+        self.env_passed = dict(config.layertrace_env)
+        self.registry = Registry(config.layertrace_interpreters)
+        self.cache = CaptureCache(cache_dir(config, app.confdir))
+        self.hygiene = Hygiene.from_environment(
+            paths=[(os.fspath(app.srcdir), "<docs>"), (os.fspath(app.confdir), "<docs>")]
+        )
+        self.owner = os.getpid()
+        self._runner: Runner | None = None
+        self._tickets: dict[str, int] = {}
+        self._memo: dict[str, Capture] = {}
+        self.read_elsewhere: set[str] = set()  # documents read by forked -j readers
+        self.executed = 0
+        self.from_cache = 0
+        self.frozen = FrozenCaptures.load(config.layertrace_captures, app.confdir)
+
+    # -- planning and submitting ----------------------------------------------------------
+
+    def plan(self, node: Any) -> list[Planned]:
+        request = request_for(node, self.config)
+        labels = node.get("labels") or [self.registry.default().label]
+        planned = []
+        for label in labels:
+            try:
+                interp = self.registry.get(label)
+            except MissingInterpreter as exc:
+                planned.append(Planned(label, request, missing=str(exc)))
+                continue
+            key = cache_key(request, interp, self.env_passed, extension_version=__version__)
+            planned.append(Planned(label, request, key))
+        return planned
+
+    def submit(self, planned: Planned) -> None:
+        key = planned.key
+        if not key or key in self._memo or key in self._tickets:
+            return
+        if self.execute != "always":
+            cached = self.cache.get(key)
+            if cached is not None:
+                self._memo[key] = cached
+                self.from_cache += 1
+                return
+        if self.execute == "never" or os.getpid() != self.owner:
+            return
+        interp = self.registry.get(planned.label)
+        self._tickets[key] = self.runner.submit(planned.request, interp)
+        self.executed += 1
+
+    def capture(self, planned: Planned) -> Capture | None:
+        """The capture for a plan, waiting for it if it is still running."""
+        if planned.missing:
+            return None
+        key = planned.key
+        if key not in self._memo:
+            self.submit(planned)
+            ticket = self._tickets.pop(key, None)
+            if ticket is None:
+                return None
+            capture = self.runner.result(ticket)
+            self.cache.put(key, capture)
+            self._memo[key] = capture
+        return self._memo[key]
+
+    def poll(self) -> None:
+        if self._runner is not None:
+            self._runner.poll()
+
+    @property
+    def runner(self) -> Runner:
+        if self._runner is None:
+            self._runner = Runner(env=self.env_passed, hygiene=self.hygiene)
+        return self._runner
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+
+class FrozenCaptures:
+    """Capture files from other machines, by snippet id (``layertrace_captures``)."""
+
+    def __init__(self, by_snippet: dict[str, list[Capture]]) -> None:
+        self.by_snippet = by_snippet
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike | None, confdir: Any) -> FrozenCaptures:
+        found: dict[str, list[Capture]] = {}
+        if not directory:
+            return cls(found)
+        root = Path(confdir, directory)
+        for path in sorted(root.glob("*.json")):
+            try:
+                capture = Capture.from_json(path.read_bytes())
+            except (OSError, SchemaError) as exc:
+                logger.warning(
+                    f"layertrace: cannot read frozen capture {path.name}: {exc}",
+                    type="layertrace",
+                    subtype="captures",
+                )
+                continue
+            ident = path.name.split(".", 1)[0]
+            found.setdefault(ident, []).append(capture)
+        return cls(found)
+
+    def for_snippet(self, ident: str) -> list[Capture]:
+        return self.by_snippet.get(ident, [])

@@ -1,0 +1,69 @@
+"""What a reader sees: real builds of small roots, asserting on the written pages."""
+
+from __future__ import annotations
+
+import platform
+import re
+from pathlib import Path
+
+import pytest
+
+VERSION = platform.python_version()
+
+
+def html_of(app, name: str = "index") -> str:
+    return (Path(app.outdir) / f"{name}.html").read_text(encoding="utf-8")
+
+
+def blocks(html: str) -> list[str]:
+    return re.findall(
+        r'<div class="layertrace[^"]*"[^>]*>.*?<p class="lt-meta">.*?</p>', html, re.S
+    )
+
+
+@pytest.mark.sphinx("html", testroot="seed")
+def test_seed_page_shows_layers_links_and_drift(app, warning):
+    app.build()
+    html = html_of(app)
+    refused, empty = blocks(html)
+    # the traceback with every layer of the story, down to the kernel
+    for layer in ("user", "application", "transport", "os"):
+        assert f'data-layer="{layer}"' in refused
+    assert "ConnectionRefusedError: [Errno 111] Connection refused" in refused
+    assert (
+        "connect((&#x27;127.0.0.1&#x27;, 464))" in refused
+        or "connect(('127.0.0.1', 464))" in refused
+    )
+    assert "https://docs.python.org/3/library/errno.html#errno.ECONNREFUSED" in refused
+    assert f"https://github.com/python/cpython/blob/v{VERSION}/Lib/smtplib.py#L" in refused
+    assert f"CPython {VERSION}" in refused
+    # the empty host never connects: the page says so and the build warns at the directive
+    assert "did not raise" in empty
+    assert "No exception" in empty
+    warnings = warning.getvalue()
+    drift = (
+        r"index\.rst:1[5-9]: WARNING: layertrace: expected ConnectionRefusedError, "
+        r"but the snippet did not raise \[layertrace\.drift\]"
+    )
+    assert re.search(drift, warnings), warnings
+    assert warnings.count("WARNING") == 1, warnings
+    # :name: is a :ref: target with the name as its title
+    assert 'href="#seed-refused"' in html
+
+
+@pytest.mark.sphinx("html", testroot="seed")
+def test_no_build_paths_in_output(app):
+    app.build()
+    html = html_of(app)
+    import os
+    import sys
+    import tempfile
+
+    for path in {
+        os.path.expanduser("~"),
+        sys.prefix,
+        sys.base_prefix,
+        tempfile.gettempdir(),
+        str(app.srcdir),
+    }:
+        assert path not in html, path
