@@ -166,7 +166,7 @@ class Capture:
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return _prune(dataclasses.asdict(self))
+        return _prune(self)
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True, ensure_ascii=False)
@@ -201,20 +201,31 @@ class Capture:
         return dataclasses.replace(self, **changes)
 
 
+_ALWAYS = frozenset({"code", "outcome", "schema"})
+
+
 def _prune(value: Any) -> Any:
-    """Drop empty optional fields so stored JSON stays small and diffs stay readable."""
-    if isinstance(value, dict):
+    """A JSON-ready copy of a dataclass tree without fields that hold their default value.
+
+    Stored JSON stays small and diffs stay readable, and the round trip stays exact: only a
+    field with a default can be left out (a required field such as an empty ``args`` or a
+    ``None`` line number is always written), so ``from_dict`` rebuilds the same object.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {}
-        for key, item in value.items():
-            item = _prune(item)
-            if item in (None, "", (), [], {}) and key not in ("code", "outcome", "schema"):
-                continue
-            if key in ("repeated", "suppress_context") and not item:
-                continue
-            out[key] = item
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.name not in _ALWAYS:
+                if f.default is not dataclasses.MISSING and item == f.default:
+                    continue
+                if f.default_factory is not dataclasses.MISSING and item == f.default_factory():
+                    continue
+            out[f.name] = _prune(item)
         return out
     if isinstance(value, list | tuple):
         return [_prune(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _prune(item) for key, item in value.items()}
     return value
 
 
@@ -246,14 +257,15 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     """Make ``cls`` from a dict, ignoring unknown keys (a newer writer may add fields)."""
     names = {f.name for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
-    for key, value in data.items():
+    for key, raw in data.items():
         if key not in names:
             continue
-        if key in _NESTED and value is not None:
-            value = _build(_NESTED[key], value)
+        value = raw
+        if key in _NESTED and raw is not None:
+            value = _build(_NESTED[key], raw)
         elif key in _SEQUENCES:
-            value = tuple(_build(_SEQUENCES[key], item) for item in value)
-        elif isinstance(value, list):
-            value = tuple(value)
+            value = tuple(_build(_SEQUENCES[key], item) for item in raw)
+        elif isinstance(raw, list):
+            value = tuple(raw)
         kwargs[key] = value
     return cls(**kwargs)
