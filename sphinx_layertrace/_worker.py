@@ -19,12 +19,57 @@ snippet point at files in its private working directory, and ``sys.stdout``/``sy
 capped writers, so a 300 MB print costs the parent nothing.
 """
 
-import ast
-import json
-import os
-import signal
 import sys
-import time
+
+# What a fresh interpreter has loaded before running anything: every other module is hidden
+# from a snippet (see ModuleStash), so a warm worker and a fresh interpreter look the same.
+_STARTUP_MODULES = frozenset(sys.modules)
+# importer module -> modules its import statements named, recorded while the worker warms up,
+# so a hidden module comes back together with everything a fresh import of it would load.
+_IMPORT_EDGES = {}
+_REAL_IMPORT = __builtins__.__import__ if hasattr(__builtins__, "__import__") else None
+
+
+def _tracking_import(name, globals=None, locals=None, fromlist=(), level=0):
+    module = _REAL_IMPORT(name, globals, locals, fromlist, level)
+    try:
+        importer = globals.get("__name__") if isinstance(globals, dict) else None
+        if importer:
+            absname = name
+            if level:
+                package = globals.get("__package__") or (
+                    importer if "__path__" in globals else importer.rpartition(".")[0]
+                )
+                base = package.rsplit(".", level - 1)[0] if level > 1 else package
+                absname = base + "." + name if name else base
+            targets = _IMPORT_EDGES.setdefault(importer, set())
+            parts = absname.split(".")
+            for end in range(1, len(parts) + 1):
+                targets.add(".".join(parts[:end]))
+            for item in fromlist or ():
+                sub = absname + "." + str(item)
+                if sub in sys.modules:
+                    targets.add(sub)
+    except Exception:
+        pass
+    return module
+
+
+def _track_imports(on):
+    import builtins
+
+    if _REAL_IMPORT is not None:
+        builtins.__import__ = _tracking_import if on else _REAL_IMPORT
+
+
+if __name__ == "__main__":
+    _track_imports(True)
+
+import ast  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
 
 WORKER_FILE = os.path.abspath(__file__)
 WORKER_NAME = os.path.basename(WORKER_FILE)
@@ -40,21 +85,104 @@ _H_ERRNO = {1: "HOST_NOT_FOUND", 2: "TRY_AGAIN", 3: "NO_RECOVERY", 4: "NO_DATA"}
 # Imported into the warm worker before forking so no snippet pays for them; importing any of
 # them has no side effect. Anything else a snippet imports is loaded in its own child only.
 PRELOAD = (
-    "socket", "selectors", "ssl", "smtplib", "http.client", "urllib.request", "urllib.error",
-    "asyncio", "ftplib", "poplib", "imaplib", "xmlrpc.client", "email.message", "json",
-    "threading", "subprocess", "traceback", "linecache", "codeop", "errno", "contextlib",
+    "socket",
+    "selectors",
+    "ssl",
+    "smtplib",
+    "http.client",
+    "urllib.request",
+    "urllib.error",
+    "asyncio",
+    "ftplib",
+    "poplib",
+    "imaplib",
+    "xmlrpc.client",
+    "email.message",
+    "json",
+    "threading",
+    "subprocess",
+    "traceback",
+    "linecache",
+    "codeop",
+    "errno",
+    "contextlib",
 )
 _WARM_SAFE = frozenset(
     [
-        "socket", "ssl", "smtplib", "http", "urllib", "asyncio", "ftplib", "poplib", "imaplib",
-        "xmlrpc", "email", "json", "selectors", "select", "errno", "struct", "time", "datetime",
-        "collections", "functools", "itertools", "re", "math", "random", "string", "typing",
-        "dataclasses", "enum", "io", "pathlib", "os", "sys", "threading", "queue", "subprocess",
-        "signal", "contextlib", "base64", "hashlib", "hmac", "ipaddress", "shutil", "tempfile",
-        "textwrap", "uuid", "zlib", "gzip", "csv", "decimal", "fractions", "statistics", "array",
-        "weakref", "copy", "pprint", "logging", "concurrent", "http", "wsgiref", "socketserver",
-        "xml", "html", "mimetypes", "binascii", "codecs", "unicodedata", "operator", "abc",
-        "inspect", "traceback", "warnings", "platform", "locale", "ctypes",
+        "socket",
+        "ssl",
+        "smtplib",
+        "http",
+        "urllib",
+        "asyncio",
+        "ftplib",
+        "poplib",
+        "imaplib",
+        "xmlrpc",
+        "email",
+        "json",
+        "selectors",
+        "select",
+        "errno",
+        "struct",
+        "time",
+        "datetime",
+        "collections",
+        "functools",
+        "itertools",
+        "re",
+        "math",
+        "random",
+        "string",
+        "typing",
+        "dataclasses",
+        "enum",
+        "io",
+        "pathlib",
+        "os",
+        "sys",
+        "threading",
+        "queue",
+        "subprocess",
+        "signal",
+        "contextlib",
+        "base64",
+        "hashlib",
+        "hmac",
+        "ipaddress",
+        "shutil",
+        "tempfile",
+        "textwrap",
+        "uuid",
+        "zlib",
+        "gzip",
+        "csv",
+        "decimal",
+        "fractions",
+        "statistics",
+        "array",
+        "weakref",
+        "copy",
+        "pprint",
+        "logging",
+        "concurrent",
+        "http",
+        "wsgiref",
+        "socketserver",
+        "xml",
+        "html",
+        "mimetypes",
+        "binascii",
+        "codecs",
+        "unicodedata",
+        "operator",
+        "abc",
+        "inspect",
+        "traceback",
+        "warnings",
+        "platform",
+        "locale",
+        "ctypes",
     ]
 )
 
@@ -132,7 +260,7 @@ class PathMasker(object):
             pairs.append((path, "<site-packages>"))
         for path in self.stdlib:
             pairs.append((path, "<stdlib>"))
-        prefixes = set([sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix])
+        prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
         for path in _real_variants(prefixes):
             pairs.append((path, "<prefix>"))
         for path, label in extra:
@@ -145,7 +273,7 @@ class PathMasker(object):
         except Exception:
             home = os.path.expanduser("~")
         pairs.append((os.path.dirname(WORKER_FILE), "<layertrace>"))
-        temps = set([tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"])
+        temps = {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}
         for path in _real_variants(temps):
             pairs.append((path, "<tmp>"))
         if home and home not in ("/", ""):
@@ -201,6 +329,90 @@ def _real_variants(paths):
 def _under(path, root):
     root = os.path.normcase(root)
     return path == root or path.startswith(root.rstrip("/\\") + os.sep)
+
+
+# ---------------------------------------------------------------------------------------------
+# A fresh-looking sys.modules
+# ---------------------------------------------------------------------------------------------
+
+
+class ModuleStash(object):
+    """Hides every module a fresh interpreter would not have loaded yet, and gives it back.
+
+    The warm worker (and the worker's own code) imported many modules before the snippet runs.
+    Left visible, they change what a snippet sees: ``import urllib; urllib.request`` would work
+    here and fail for the reader, ``'ssl' in sys.modules`` would differ. So the child removes
+    them from ``sys.modules`` and from their parent packages' attributes, and a meta path
+    finder returns the *same* module object (never a second copy) with everything a fresh
+    import of it would have loaded, when the snippet imports it.
+    """
+
+    def __init__(self):
+        self.modules = {}
+        self._spec_type = type(getattr(sys, "__spec__", None))
+
+    def hide(self):
+        for name in list(sys.modules):
+            if name in _STARTUP_MODULES or name == "__main__":
+                continue
+            module = sys.modules.pop(name)
+            if module is not None:
+                self.modules[name] = module
+        for name, module in self.modules.items():
+            parent, _, child = name.rpartition(".")
+            owner = sys.modules.get(parent) or self.modules.get(parent) if parent else None
+            if owner is not None and getattr(owner, child, None) is module:
+                try:
+                    delattr(owner, child)
+                except Exception:
+                    pass
+        if self._spec_type is not type(None):
+            sys.meta_path.insert(0, self)
+        return self
+
+    # importlib finder/loader protocol
+    def find_spec(self, name, path=None, target=None):
+        module = self.modules.get(name)
+        if module is None:
+            return None
+        return self._spec_type(name, self, is_package=hasattr(module, "__path__"))
+
+    def create_module(self, spec):
+        module = self.modules.pop(spec.name)
+        self._original_spec = getattr(module, "__spec__", None)
+        return module
+
+    def exec_module(self, module):
+        # importlib replaced __spec__ with ours; put the real one back, then the closure.
+        try:
+            module.__spec__ = self._original_spec
+        except Exception:
+            pass
+        self.restore_closure(module.__name__)
+
+    def restore_closure(self, name):
+        restored = [name]
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            wanted = set(_IMPORT_EDGES.get(current, ()))
+            parts = current.split(".")
+            for end in range(1, len(parts)):
+                wanted.add(".".join(parts[:end]))
+            for dep in wanted:
+                module = self.modules.pop(dep, None)
+                if module is not None:
+                    sys.modules[dep] = module
+                    restored.append(dep)
+                    todo.append(dep)
+        for dep in restored:
+            parent, _, child = dep.rpartition(".")
+            owner = sys.modules.get(parent) if parent else None
+            if owner is not None and dep in sys.modules:
+                try:
+                    setattr(owner, child, sys.modules[dep])
+                except Exception:
+                    pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,11 +545,11 @@ class Snippet(object):
         self.err = CappedStream(2, self.term, [budget[0]], "<stderr>")
         sys.stdout = sys.__stdout__ = self.out
         sys.stderr = sys.__stderr__ = self.err
-        sys.stdin = sys.__stdin__ = open(os.devnull)
+        sys.stdin = sys.__stdin__ = open(os.devnull)  # noqa: SIM115 - lives as long as the child
         try:
             import faulthandler
 
-            self.fault = open(os.path.join(wd, "fault"), "w")
+            self.fault = open(os.path.join(wd, "fault"), "w")  # noqa: SIM115
             faulthandler.enable(file=self.fault)
             timeout = float(self.req.get("timeout", 10))
             if timeout > 0.5:
@@ -382,7 +594,9 @@ class Snippet(object):
         if not self.recording or not event.startswith("socket.") or event == "socket.__new__":
             return
         try:
-            shown = ", ".join(repr(a) for a in args if type(a).__name__ not in ("socket", "SSLSocket"))
+            shown = ", ".join(
+                repr(a) for a in args if type(a).__name__ not in ("socket", "SSLSocket")
+            )
             if event == "socket.getaddrinfo":
                 shown = ", ".join(repr(a) for a in args[:2])
         except Exception:
@@ -399,6 +613,8 @@ class Snippet(object):
 
         main = types.ModuleType("__main__")
         main.__dict__["__builtins__"] = __builtins__
+        _track_imports(False)
+        ModuleStash().hide()
         sys.modules["__main__"] = main
         ns = main.__dict__
         setup = self.req.get("setup") or []
@@ -429,13 +645,17 @@ class Snippet(object):
         ns["__file__"] = filename
         compiled = compile(code, filename, "exec", dont_inherit=True)
         self.steps.append({"source": code, "ran": True})
-        exec(compiled, ns)
+        try:
+            exec(compiled, ns)
+        except BaseException:
+            self.steps[-1]["raised"] = True
+            raise
 
     def run_repl(self, code, ns):
         """Feed the snippet one top-level statement at a time, like the interactive prompt."""
         chunks, error = split_statements(code)
         sys.displayhook = self.displayhook
-        for index, chunk in enumerate(chunks):
+        for chunk in chunks:
             self.steps.append({"source": chunk, "ran": False})
         if error is not None:
             self.steps.append({"source": error, "ran": False})
@@ -458,6 +678,9 @@ class Snippet(object):
             step["raised"] = True
             step["start"] = step["end"] = self.offset()
             compile(error, "<stdin>", "single", dont_inherit=True)
+            # The rest compiled on its own (rare): raise what the whole snippet raises.
+            compile(error, "<stdin>", "exec", dont_inherit=True)
+            compile(code, "<stdin>", "exec", dont_inherit=True)
 
     def displayhook(self, value):
         if value is None:
@@ -555,14 +778,22 @@ def split_statements(code):
                 prefix_end -= 1
         if tree is None:
             tree = ast.parse("")
-    chunks = []
-    last = 0
+    # Statements that share a line (``import x; x.f()``) are one input at the prompt: group
+    # them, or the shared line would run once per statement.
+    spans = []
     for node in tree.body:
         start = node.lineno
         decorators = getattr(node, "decorator_list", None) or []
         for deco in decorators:
             start = min(start, deco.lineno)
-        end = getattr(node, "end_lineno", None) or start
+        end = getattr(node, "end_lineno", None) or _last_line(node)
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    chunks = []
+    last = 0
+    for start, end in spans:
         chunk = "".join(lines[start - 1 : end])
         chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
         last = end
@@ -570,6 +801,11 @@ def split_statements(code):
         return chunks, None
     rest = "".join(line for line in lines[last:])
     return chunks, rest.lstrip("\n") or "\n"
+
+
+def _last_line(node):
+    """``end_lineno`` for Python 3.7-: the largest line number inside the statement."""
+    return max(getattr(n, "lineno", 0) or 0 for n in ast.walk(node))
 
 
 def read_capped(path, req):
@@ -698,12 +934,12 @@ def exc_code_names(exc):
 
     socket = sys.modules.get("socket")
     if socket is not None and isinstance(exc, socket.gaierror):
-        return dict((getattr(socket, n), n) for n in dir(socket) if n.startswith("EAI_"))
+        return {getattr(socket, n): n for n in dir(socket) if n.startswith("EAI_")}
     if socket is not None and isinstance(exc, socket.herror):
         return _H_ERRNO
     ssl = sys.modules.get("ssl")
     if ssl is not None and isinstance(exc, ssl.SSLError):
-        return dict((getattr(ssl, n), n) for n in dir(ssl) if n.startswith("SSL_ERROR_"))
+        return {getattr(ssl, n): n for n in dir(ssl) if n.startswith("SSL_ERROR_")}
     return errno_mod.errorcode
 
 
@@ -722,7 +958,7 @@ def frames_of(exc, masker):
     frames = []
     last_key = None
     count = 0
-    for tb, fs in zip(entries, summaries):
+    for tb, fs in zip(entries, summaries):  # noqa: B905 - strict= is 3.10+
         key = (fs.filename, fs.lineno, fs.name)
         if key != last_key:
             last_key = key
@@ -843,7 +1079,12 @@ def classify_exit(status_kind, code, timed_out, timeout):
         return "crashed", "crashed with %s%s" % (name, hint), name
     if code == 70:
         return "error", "the worker could not report the result", ""
-    return "crashed", "exited with status %d before the snippet finished" % code, ""
+    return (
+        "crashed",
+        "the process exited with status %d before the snippet finished, without raising"
+        " (os._exit or a C library calling exit)" % code,
+        "",
+    )
 
 
 def _seconds(value):
@@ -851,7 +1092,7 @@ def _seconds(value):
     return ("%d" % value) if value == int(value) else ("%g" % value)
 
 
-def finish(workdir, request, status_kind, code, timed_out, duration, info, masker):
+def finish(workdir, request, status_kind, code, timed_out, duration, info, masker):  # noqa: PLR0917
     """Build the response for one finished child, from result.json or from how it died."""
     path = os.path.join(workdir, "result.json")
     result = None
@@ -1134,6 +1375,58 @@ class Server(object):
         del self.outbox[:written]
 
 
+def supervise_once(request, workdir, info, masker):
+    """``once`` on Linux: run the snippet in a forked child and stay behind as its subreaper.
+
+    If the snippet is killed (timeout, crash), whatever it started with ``setsid`` is
+    reparented to this process, not to init, and dies here; ``status.json`` tells the parent
+    how the child ended.
+    """
+    timeout = float(request.get("timeout", 10))
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except Exception:
+        pass
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            run_here(request, workdir, info, masker)
+        finally:
+            os._exit(71)
+    timed_out = []
+
+    def expire(signum, frame):
+        timed_out.append(True)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(0.01, timeout - (time.monotonic() - started)))
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except ChildProcessError:
+            status = 0
+            break
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    kill_descendants()
+    if os.WIFSIGNALED(status):
+        kind, code = "signal", os.WTERMSIG(status)
+    else:
+        kind, code = "exit", os.WEXITSTATUS(status)
+    record = {"kind": kind, "code": code, "timed_out": bool(timed_out)}
+    with open(os.path.join(workdir, "status.json"), "w") as handle:
+        json.dump(record, handle)
+    return 0
+
+
 def main(argv):
     if len(argv) >= 2 and argv[1] == "serve":
         parallel = int(argv[2]) if len(argv) > 2 else 2
@@ -1147,7 +1440,10 @@ def main(argv):
         if POSIX:
             prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
             prctl(_PR_SET_CHILD_SUBREAPER, 1)
-        run_here(request, workdir, interpreter_info(), PathMasker())
+        info, masker = interpreter_info(), PathMasker()
+        if IS_LINUX and hasattr(os, "fork"):
+            return supervise_once(request, workdir, info, masker)
+        run_here(request, workdir, info, masker)
     if len(argv) >= 2 and argv[1] == "info":
         sys.stdout.write(json.dumps(interpreter_info()) + "\n")
         return 0

@@ -75,7 +75,7 @@ def current() -> Interpreter:
 
 @cache
 def probe(executable: str, label: str = "") -> Interpreter:
-    """Run the worker's ``info`` command under ``executable``; raise MissingInterpreter if it fails."""
+    """Run the worker's ``info`` under ``executable``; raise MissingInterpreter if it fails."""
     try:
         done = subprocess.run(
             [executable, WORKER, "info"],

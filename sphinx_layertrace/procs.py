@@ -1,7 +1,8 @@
-"""Starting and killing child process trees: the only place that differs between POSIX and Windows."""
+"""Starting and killing child process trees: the one place that differs on POSIX and Windows."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -25,10 +26,8 @@ def popen_isolated(argv: list[str], **kwargs) -> subprocess.Popen:
 def kill_tree(proc: subprocess.Popen) -> None:
     """Kill ``proc`` and everything in its process group (POSIX) or tree (Windows)."""
     if POSIX:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     else:  # pragma: no cover - Windows
         subprocess.run(
             ["taskkill", "/T", "/F", "/PID", str(proc.pid)],
@@ -36,7 +35,5 @@ def kill_tree(proc: subprocess.Popen) -> None:
             stderr=subprocess.DEVNULL,
             check=False,
         )
-    try:
+    with contextlib.suppress(OSError):
         proc.kill()
-    except OSError:
-        pass

@@ -11,6 +11,7 @@ parallel readers and writers safely.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -94,7 +95,7 @@ class _ForkWorker:
 
     def __init__(self, interpreter: Interpreter, env: dict[str, str], parallel: int) -> None:
         self.interpreter = interpreter
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = procs.popen_isolated(
             [interpreter.executable, WORKER, "serve", str(parallel)],
             stdin=subprocess.PIPE,
@@ -103,7 +104,8 @@ class _ForkWorker:
             env=env,
             cwd=tempfile.gettempdir(),
         )
-        assert self.proc.stdout is not None and self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        assert self.proc.stdin is not None
         self.fd = self.proc.stdout.fileno()
         os.set_blocking(self.fd, False)
         self.buffer = b""
@@ -169,10 +171,8 @@ class _ForkWorker:
                 self.proc.stdin.close()
         except OSError:
             pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            pass
         procs.kill_tree(self.proc)
         self.proc.wait()
         if self.proc.stdout:
@@ -317,7 +317,7 @@ class Runner:
                     cwd=workdir,
                 )
             job.started = time.monotonic()
-            deadline = job.started + job.request.timeout + 0.5
+            deadline = job.started + job.request.timeout + 1.5  # the supervisor fires first
             self._spawned.append(_Spawned(job, proc, workdir, deadline))
 
     def _reap_spawned(self) -> None:
@@ -333,6 +333,11 @@ class Runner:
             procs.kill_tree(item.proc)  # whatever the snippet left in its group
             self._spawned.remove(item)
             kind, number = ("signal", -code) if code < 0 else ("exit", code)
+            status = _read_status(item.workdir)
+            if status is not None and not item.timed_out:
+                # the ``once`` supervisor ran the snippet in a child: its status is the real one
+                kind, number = status["kind"], status["code"]
+                item.timed_out = status["timed_out"]
             info = {"platform": item.job.interpreter.platform, "python": _python_info(item.job)}
             item.job.result = _worker.finish(
                 item.workdir,
@@ -353,6 +358,21 @@ class Runner:
         data.setdefault("python", {})["label"] = job.interpreter.label
         data["code"] = job.request.code
         return Capture.from_dict(data)
+
+
+def _read_status(workdir: str) -> dict | None:
+    try:
+        status = json.loads(Path(workdir, "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (
+        isinstance(status, dict)
+        and status.get("kind") in ("signal", "exit")
+        and isinstance(status.get("code"), int)
+    ):
+        status["timed_out"] = bool(status.get("timed_out"))
+        return status
+    return None
 
 
 class _NoMask:
