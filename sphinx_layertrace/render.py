@@ -179,7 +179,8 @@ def _explanations(annotated: Annotated, options: RenderOptions) -> list[nodes.No
     kernel = annotated.kernel
     if kernel is not None:
         para = nodes.paragraph(classes=["lt-kernel-note"])
-        para += nodes.Text("The kernel was asked ")
+        who = {"libc": "The C library", "openssl": "OpenSSL", "winsock": "WinSock"}
+        para += nodes.Text(f"{who.get(kernel.kind, 'The kernel')} was asked ")
         para += nodes.literal(kernel.call, kernel.call)
         para += nodes.Text(" (")
         para += nodes.reference("", kernel.manual, refuri=kernel.url)

@@ -1,0 +1,8 @@
+import os
+
+extensions = ["sphinx_layertrace"]
+layertrace_timeout = 5
+layertrace_cache_dir = os.environ.get("LAYERTRACE_TEST_CACHE", ".layertrace-cache")
+project = "clean"
+copyright = "2026, tests"
+version = release = "1"

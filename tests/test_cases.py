@@ -1,0 +1,110 @@
+"""Every case of the directive, built for real and read the way a reader would."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def block_after(html: str, marker: str) -> str:
+    start = html.index(marker)
+    end = html.find("lt-meta", start)
+    return html[start:end]
+
+
+@pytest.fixture(scope="module")
+def cases(rootdir, tmp_path_factory):
+    """One html build of the cases root, shared by the tests that read it."""
+    from io import StringIO
+
+    from sphinx.testing.util import SphinxTestApp
+
+    src = tmp_path_factory.mktemp("cases") / "src"
+    shutil.copytree(rootdir / "test-cases", src)
+    os.environ["LAYERTRACE_TEST_CACHE"] = str(src.parent / "cache")
+    warnings = StringIO()
+    app = SphinxTestApp("html", srcdir=src, warning=warnings)
+    try:
+        app.build()
+        yield app, (Path(app.outdir) / "index.html").read_text("utf-8"), warnings.getvalue()
+    finally:
+        app.cleanup()
+
+
+def test_urllib_chain_shows_both_exceptions(cases):
+    _, html, _ = cases
+    block = block_after(html, "urllib against")
+    assert "ConnectionRefusedError: [Errno 111] Connection refused" in block
+    assert "During handling of the above exception, another exception occurred:" in block
+    assert "urllib.error.URLError: &lt;urlopen error [Errno 111] Connection refused&gt;" in block
+
+
+def test_tls_frames_are_tls(cases):
+    _, html, _ = cases
+    block = block_after(html, "plain-text server")
+    assert re.search(r'data-layer="tls">[^<]*File "<a[^>]*>&lt;stdlib&gt;/ssl.py', block)
+    assert "WRONG_VERSION_NUMBER" in block
+    assert "OpenSSL was asked" in block
+
+
+def test_asyncio_refusal_reaches_the_kernel(cases):
+    _, html, _ = cases
+    block = block_after(html, "asyncio:")
+    assert "selector_events.py" in block
+    assert 'data-layer="os"' in block
+    assert "Connect call failed" in block
+
+
+def test_script_style_has_no_prompts_and_names_the_file(cases):
+    _, html, _ = cases
+    block = block_after(html, "Script style")
+    assert "&gt;&gt;&gt;" not in block
+    assert 'File "client.py", line 6, in &lt;module&gt;' in block
+    assert "return socket.create_connection" in block
+
+
+def test_hide_code_and_markup_in_messages_is_text(cases):
+    _, html, _ = cases
+    block = block_after(html, "Only the outcome")
+    assert "lt-code" not in block
+    assert "ValueError: &lt;script&gt;alert(1)&lt;/script&gt;" in block
+    assert "<script>alert" not in html
+
+
+def test_timeout_and_crash_warn_at_their_lines(cases):
+    _, html, warnings = cases
+    assert re.search(
+        r"index\.rst:\d+: WARNING: layertrace: snippet timed out after 1 s \[layertrace\.timeout\]",
+        warnings,
+    )
+    assert re.search(
+        r"index\.rst:\d+: WARNING: layertrace: snippet crashed with SIGSEGV \[layertrace\.crash\]",
+        warnings,
+    )
+    assert warnings.count("WARNING") == 2, warnings
+    assert "Timed out: timed out after 1 s" in html
+    assert "crashed with SIGSEGV" in block_after(html, "crashes the interpreter")
+
+
+def test_myst_fence_explains_the_eai_code(cases):
+    app, _, _ = cases
+    html = (Path(app.outdir) / "dns.html").read_text("utf-8")
+    assert "socket.gaierror: [Errno -2] Name or service not known" in html
+    assert "EAI_NONAME" in html
+    assert 'data-layer="transport"' in html
+
+
+def test_no_machine_path_in_any_output_file(cases):
+    app, _, _ = cases
+    forbidden = {os.path.expanduser("~"), sys.prefix, sys.base_prefix, tempfile.gettempdir()}
+    forbidden.add(str(Path(__file__).resolve().parent.parent))
+    for path in Path(app.outdir).rglob("*.html"):
+        text = path.read_text("utf-8")
+        for bad in forbidden:
+            assert bad not in text, (path, bad)
