@@ -1,0 +1,7 @@
+"""``python -m sphinx_layertrace``: see :mod:`sphinx_layertrace.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,211 @@
+"""Command line: ``python -m sphinx_layertrace SUBCOMMAND``.
+
+``run`` executes one snippet and prints its capture (readable text, or JSON with ``--json``).
+``capture``, ``merge`` and ``check`` (platform pages, CI) are reserved here as stubs: each has its
+own parser function and handler so they can be filled in without touching ``run``.
+
+Exit codes: 0 when the command completed (whatever the snippet did: raising is a result, not a
+failure), 1 for ``check`` drift (later), 2 for usage errors (bad options, unknown interpreter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .interpreters import MissingInterpreter, resolve_executable
+from .model import Capture, ExceptionInfo
+from .runner import Request, Runner
+
+EXIT_OK = 0
+EXIT_DRIFT = 1
+EXIT_USAGE = 2
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+def add_run_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run one snippet and print its traceback",
+        description="Run one snippet in an isolated child interpreter and print what happened.",
+    )
+    p.add_argument("-c", "--code", required=True, help="the snippet's source ('-' reads stdin)")
+    p.add_argument(
+        "--python",
+        metavar="LABEL|EXE",
+        help="interpreter: an X.Y label of an installed CPython or a path (default: this one)",
+    )
+    p.add_argument("--style", choices=("repl", "script"), default="repl")
+    p.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S")
+    p.add_argument("--json", action="store_true", help="print the capture as JSON")
+    p.add_argument(
+        "--spawn",
+        action="store_true",
+        help="start a fresh interpreter instead of forking a warm worker",
+    )
+    p.set_defaults(handler=cmd_run)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    code = sys.stdin.read() if args.code == "-" else args.code
+    interpreter = None
+    if args.python:
+        try:
+            interpreter = resolve_executable(args.python)
+        except MissingInterpreter as exc:
+            print(f"sphinx-layertrace run: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    with Runner(mode="spawn" if args.spawn else "auto", parallel=1) as runner:
+        capture = runner.run(Request(code, style=args.style, timeout=args.timeout), interpreter)
+    if args.json:
+        sys.stdout.write(capture.to_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(format_text(capture))
+    return EXIT_OK
+
+
+def format_text(c: Capture) -> str:
+    """The capture as a terminal reader would want it: header, session, traceback, kernel."""
+    out = [f"{c.platform.pretty} · {c.python.pretty}", ""]
+    if c.style == "repl":
+        # Without steps (the child died before reporting) the code is shown as one input.
+        inputs = [(s.source, s.output) for s in c.steps if s.ran] or [(c.code, "")]
+        for source, output in inputs:
+            lines = source.rstrip("\n").split("\n")
+            out.append(">>> " + lines[0])
+            out.extend("... " + line for line in lines[1:])
+            if len(lines) > 1:
+                out.append("...")
+            if output:
+                out.append(output.rstrip("\n"))
+    else:
+        out.append(c.code.rstrip("\n"))
+        out.append("")
+        if c.stdout:
+            out.append(c.stdout.rstrip("\n"))
+    if c.stderr and not c.steps:  # a crash or timeout: faulthandler's account of where
+        out.append(c.stderr.rstrip("\n"))
+    exc = c.exception
+    if c.outcome == "raised" and exc is not None:
+        out.append((exc.formatted or exc.header or exc.type).rstrip("\n"))
+        kernel = kernel_answer(c, exc)
+        if kernel:
+            out += ["", kernel]
+    elif c.outcome == "returned":
+        out.append("(no exception)")
+    else:
+        out.append(f"[{c.outcome}] {c.detail}".rstrip())
+    if c.truncated:
+        out.append("[output truncated]")
+    return "\n".join(out) + "\n"
+
+
+def kernel_answer(c: Capture, exc: ExceptionInfo) -> str:
+    """One line: what the kernel was asked (audited socket calls) and what it answered."""
+    failing = _failing_oserror(exc)
+    calls = [f"{s.event.split('.', 1)[-1]}({s.args})" for s in c.syscalls]
+    if failing is None:
+        return "Kernel was asked: " + " → ".join(calls) if calls else ""
+    answer = failing.errno_name or (f"errno {failing.errno}" if failing.errno is not None else "")
+    if failing.winerror is not None:
+        answer = f"WinError {failing.winerror}"
+    detail = ", ".join(
+        part
+        for part in (
+            f"errno {failing.errno}" if failing.errno is not None and failing.errno_name else "",
+            failing.strerror,
+        )
+        if part
+    )
+    said = f"{answer} ({detail})" if detail else answer
+    if not said:
+        return ""
+    asked = " → ".join(calls) if calls else "(no socket call recorded)"
+    return f"Kernel: {asked} → {said}"
+
+
+def _failing_oserror(exc: ExceptionInfo) -> ExceptionInfo | None:
+    """The last exception printed that carries an errno/winerror (the chain's root cause)."""
+    found = None
+    for item in exc.walk():
+        if item.errno is not None or item.winerror is not None:
+            found = item
+    return found
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+# -- reserved subcommands (platform pages, CI) --------------------------------------------------
+
+
+def add_capture_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("capture", help="run every snippet of a docs tree and write capture files")
+    p.add_argument("srcdir")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.set_defaults(handler=cmd_capture)
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    return _not_implemented("capture")
+
+
+def add_merge_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("merge", help="combine capture sets from several machines")
+    p.add_argument("inputs", nargs="+", metavar="DIR")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.set_defaults(handler=cmd_merge)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    return _not_implemented("merge")
+
+
+def add_check_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="run every snippet; exit 1 if any drifted from :expect:")
+    p.add_argument("srcdir")
+    p.set_defaults(handler=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    return _not_implemented("check")
+
+
+def _not_implemented(name: str) -> int:
+    print(f"sphinx-layertrace {name}: not implemented yet", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sphinx_layertrace",
+        description="Run Python snippets in isolated children and show their real tracebacks.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_run_parser(sub)
+    add_capture_parser(sub)
+    add_merge_parser(sub)
+    add_check_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
