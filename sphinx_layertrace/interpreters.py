@@ -100,7 +100,7 @@ def probe(executable: str, label: str = "") -> Interpreter:
 
 def candidates() -> dict[str, str]:
     """Installed CPythons by ``X.Y`` label: PATH, pyenv, /usr/bin and ``py -0p`` on Windows."""
-    found: dict[str, str] = {}
+    found: dict[str, list[str]] = {}
     paths: list[str] = []
     for directory in os.environ.get("PATH", "").split(os.pathsep):
         paths.extend(sorted(glob.glob(os.path.join(directory, "python3.*"))))
@@ -122,9 +122,13 @@ def candidates() -> dict[str, str]:
             if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
                 continue
             label = ".".join(parts[:2])
-        if os.access(path, os.X_OK) and label not in found:
-            found[label] = path
-    return found
+        if os.access(path, os.X_OK):
+            found.setdefault(label, []).append(path)
+    # A pyenv shim fails for versions that are not "global"; prefer the real executables.
+    return {
+        label: sorted(paths, key=lambda p: os.sep + "shims" + os.sep in p)[0]
+        for label, paths in found.items()
+    }
 
 
 def discover() -> dict[str, Interpreter]:
