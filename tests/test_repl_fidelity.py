@@ -1,0 +1,74 @@
+"""``:style: repl`` is faithful: what the real ``python -i`` prints appears, in order, on the page."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import sysconfig
+
+import pytest
+
+from sphinx_layertrace.layers import LayerMap
+from sphinx_layertrace.render import RenderOptions, Shown, build
+from sphinx_layertrace.runner import Request, Runner, child_environment
+
+SESSIONS = {
+    "echo-then-raise": "x = 1\nx + 1\n1 / 0\n",
+    "function-fails-later": "def f():\n    return 1 / 0\n\nf()\n",
+    "cause": "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    raise ValueError('bad') from e\n",
+    "context": "try:\n    {}['k']\nexcept KeyError:\n    raise RuntimeError('ctx')\n",
+    "from-none": "try:\n    {}['k']\nexcept KeyError:\n    raise RuntimeError('quiet') from None\n",
+    "group": "raise ExceptionGroup('g', [ValueError(1), TypeError(2)])\n",
+    "notes": "e = ValueError('x')\ne.add_note('a note')\nraise e\n",
+    "syntax": "y = 2\n1 +* 2\n",
+    "echoes": "'abc'.upper()\n[1, 2]\nlen('ab')\n",
+    "output-first": "print('before')\nint('x')\n",
+    "print-in-function": "def g():\n    print('in g')\n    raise KeyError('k')\n\ng()\n",
+    "refused": "import socket\nsocket.create_connection(('127.0.0.1', 9))\n",
+}
+STDLIB = sysconfig.get_paths()["stdlib"]
+_PROMPTS = re.compile(r"^(?:>>> |\.\.\. )+")
+
+
+def real_repl_lines(code: str) -> list[str]:
+    """Lines the interactive interpreter prints for ``code`` (prompts removed)."""
+    done = subprocess.run(
+        [sys.executable, "-q", "-u", "-i"],
+        input=code + "\n",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=child_environment(),
+        timeout=30,
+        check=False,
+    )
+    lines = []
+    for line in done.stdout.splitlines():
+        line = _PROMPTS.sub("", line).rstrip()
+        if line.strip() and not line.strip(">. "):
+            continue
+        if line.strip():
+            # the page maps machine paths to placeholders on purpose (nothing of the build leaks)
+            lines.append(line.replace(STDLIB, "<stdlib>"))
+    return lines
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with Runner() as r:
+        yield r
+
+
+@pytest.mark.parametrize("name", sorted(SESSIONS))
+def test_rendered_block_contains_what_python_i_prints(runner, name):
+    code = SESSIONS[name]
+    capture = runner.run(Request(code, timeout=10))
+    block = build([Shown("live", capture)], RenderOptions(layers=LayerMap.build()), group="g")
+    rendered = block.astext()
+    position = 0
+    for line in real_repl_lines(code):
+        # the page labels frames after their File line; the text itself is CPython's
+        found = rendered.find(line.strip(), position)
+        assert found >= 0, f"{line!r} missing after position {position} in:\n{rendered}"
+        position = found + len(line.strip())
