@@ -1,4 +1,4 @@
-"""``:style: repl`` is faithful: what the real ``python -i`` prints appears, in order, on the page."""
+"""``:style: repl`` is faithful: what ``python -i`` prints appears, in order, on the page."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sphinx_layertrace.runner import Request, Runner, child_environment
 SESSIONS = {
     "echo-then-raise": "x = 1\nx + 1\n1 / 0\n",
     "function-fails-later": "def f():\n    return 1 / 0\n\nf()\n",
-    "cause": "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    raise ValueError('bad') from e\n",
+    "cause": "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    raise ValueError() from e\n",
     "context": "try:\n    {}['k']\nexcept KeyError:\n    raise RuntimeError('ctx')\n",
     "from-none": "try:\n    {}['k']\nexcept KeyError:\n    raise RuntimeError('quiet') from None\n",
     "group": "raise ExceptionGroup('g', [ValueError(1), TypeError(2)])\n",
@@ -44,8 +44,8 @@ def real_repl_lines(code: str) -> list[str]:
         check=False,
     )
     lines = []
-    for line in done.stdout.splitlines():
-        line = _PROMPTS.sub("", line).rstrip()
+    for raw in done.stdout.splitlines():
+        line = _PROMPTS.sub("", raw).rstrip()
         if line.strip() and not line.strip(">. "):
             continue
         if line.strip():
