@@ -11,6 +11,7 @@ from typing import Any
 from docutils import nodes
 from sphinx.util import logging
 
+from . import platforms
 from .layers import LayerMap
 from .links import expectation_matches
 from .model import Capture
@@ -51,15 +52,17 @@ class Resolver:
         for plan in planned:
             capture = session.capture(plan)
             shown.append(_shown(plan, capture))
-        for frozen in session.frozen.for_snippet(
-            snippet_id(node["code"], node["setup"], node["style"])
-        ):
-            if _platform_wanted(node, frozen):
-                shown.append(Shown(caption(frozen), frozen))
+        # Platform pages: frozen captures fill in for live ones not run here, then follow them.
+        frozen = session.frozen.for_snippet(snippet_id(node["code"], node["setup"], node["style"]))
+        shown = platforms.beside(
+            shown, [p.label for p in planned], frozen, node.get("platforms") or []
+        )
         primary = next((s.capture for s in shown if s.capture is not None), None)
         drift = ""
         for plan, item in zip(planned, shown, strict=False):
             drift = _warn(node, plan, item) or drift
+        if session.observer is not None:  # collect.py: the CLI's capture/check watch here
+            session.observer(node, planned, [s.capture for s in shown[: len(planned)]], drift)
         options = RenderOptions(
             layers=layers,
             source_links=self.config.layertrace_source_links,
@@ -98,18 +101,6 @@ def _shown(plan: Planned, capture: Capture | None) -> Shown:
     if capture is None:
         return Shown(plan.label, None, NOT_RUN)
     return Shown(caption(capture), capture)
-
-
-def _platform_wanted(node: Any, capture: Capture) -> bool:
-    wanted = node.get("platforms") or []
-    if not wanted:
-        return True
-    names = {
-        capture.platform.key,
-        capture.platform.pretty.split(" ")[0].lower(),
-        capture.python.label,
-    }
-    return any(w.lower() in names for w in wanted)
 
 
 def _warn(node: Any, plan: Planned, item: Shown) -> str:

@@ -80,6 +80,9 @@ class Session:
         self.executed = 0
         self.from_cache = 0
         self.frozen = FrozenCaptures.load(config.layertrace_captures, app.confdir)
+        # Platform pages (collect.py): called by resolve as observer(node, planned, captures,
+        # drift) for every snippet, so the CLI sees each outcome without parsing output.
+        self.observer: Any = None
 
     # -- planning and submitting ----------------------------------------------------------
 
