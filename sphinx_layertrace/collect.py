@@ -1,0 +1,183 @@
+"""Drive a docs tree without writing pages: every snippet's captures and drift, for the CLI.
+
+``capture`` and ``check`` need exactly what a build computes (the same directive parsing for rst
+and MyST, the same setup code, the same cache keys), so they run a real Sphinx with the ``dummy``
+builder into a temporary directory and watch each snippet through :attr:`.session.Session.observer`.
+Nothing is parsed from warnings or HTML.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import platforms
+from .interpreters import Registry, resolve_executable
+from .links import expectation_matches
+from .model import Capture
+from .session import snippet_id
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One planned capture of one snippet, as the build saw it."""
+
+    source: str  # the file of the directive
+    line: int | None
+    snippet: str  # platform-independent snippet id (names frozen capture files)
+    label: str  # interpreter label
+    expect: tuple[str, ...]
+    capture: Capture | None
+    missing: str = ""  # why the interpreter is not available
+
+    @property
+    def location(self) -> str:
+        return f"{_display_path(self.source)}:{self.line or 0}"
+
+    def problem(self) -> str:
+        """``expected X, got Y`` when this capture drifted from ``:expect:``; else empty."""
+        if self.missing:
+            return f"interpreter {self.label!r} is not available: {self.missing}"
+        if not self.expect:
+            return ""
+        capture = self.capture
+        if capture is None:
+            return "not run (layertrace_execute = 'never' and nothing cached)"
+        wanted = ", ".join(self.expect)
+        exc = capture.exception
+        if list(self.expect) == ["nothing"]:
+            if capture.outcome == "returned":
+                return ""
+            return f"expected no exception, got {got(capture)}"
+        if capture.outcome == "raised" and exc is not None:
+            if any(expectation_matches(name, exc) for name in self.expect):
+                return ""
+        return f"expected {wanted}, got {got(capture)}"
+
+
+def got(capture: Capture) -> str:
+    exc = capture.exception
+    if capture.outcome == "raised" and exc is not None:
+        message = " ".join(exc.message.split())
+        if len(message) > 100:
+            message = message[:99] + "…"
+        return f"{exc.qualified}: {message}" if message else exc.qualified
+    if capture.outcome == "returned":
+        return "no exception"
+    return capture.detail or capture.outcome
+
+
+@dataclass
+class Collected:
+    observed: list[Observed] = field(default_factory=list)
+    executed: int = 0
+    from_cache: int = 0
+    warnings: str = ""
+
+    def drifted(self) -> list[Observed]:
+        return [o for o in self.observed if o.problem()]
+
+
+def _display_path(path: str) -> str:
+    """Relative to the working directory when below it (what a terminal reader clicks)."""
+    if not path:
+        return "<unknown>"
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative
+
+
+def collect(
+    srcdir: str | os.PathLike,
+    *,
+    pythons: Sequence[str] = (),
+    execute: str = "auto",
+    confdir: str | os.PathLike | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Collected:
+    """Read and resolve every document of ``srcdir``; return what each snippet did.
+
+    ``pythons`` (labels like ``3.12`` or executables) replaces every snippet's ``:python:``
+    labels, so one command captures the whole tree under each given interpreter. Frozen
+    captures (``layertrace_captures``) are ignored: this is about what happens here.
+    Raises :class:`sphinx.errors.SphinxError` (bad conf.py, unknown interpreter as
+    :class:`.interpreters.MissingInterpreter`) for the caller to report.
+    """
+    from sphinx.application import Sphinx
+
+    interpreters = [resolve_executable(spec) for spec in pythons]
+    srcdir = Path(srcdir).resolve()
+    confdir = Path(confdir).resolve() if confdir else srcdir
+    settings = {"layertrace_captures": None, "layertrace_execute": execute, **(overrides or {})}
+    result = Collected()
+    warnings = io.StringIO()
+    with tempfile.TemporaryDirectory(prefix="layertrace-collect-") as tmp:
+        app = Sphinx(
+            srcdir,
+            confdir if (confdir / "conf.py").exists() else None,
+            os.path.join(tmp, "out"),
+            os.path.join(tmp, "doctrees"),
+            "dummy",
+            confoverrides=settings,
+            status=None,
+            warning=warnings,
+            freshenv=True,
+        )
+        session = app.layertrace
+        if interpreters:
+            configured = app.config.layertrace_interpreters
+            table: dict[str, str] = {}
+            if configured == "auto":
+                table["*discovered*"] = "auto"
+            elif isinstance(configured, dict):
+                table.update(configured)
+            table.update({interp.label: interp.executable for interp in interpreters})
+            session.registry = Registry(table)
+            labels = [interp.label for interp in interpreters]
+
+            def relabel(_app: Any, doctree: Any) -> None:
+                from .nodes import layertrace_pending
+
+                for node in doctree.findall(layertrace_pending):
+                    node["labels"] = list(labels)
+
+            # before events.doctree_read (priority 500) plans and submits the snippets
+            app.connect("doctree-read", relabel, priority=400)
+
+        def observe(node: Any, planned: list, captures: list, _drift: str) -> None:
+            ident = snippet_id(node["code"], node["setup"], node["style"])
+            for plan, capture in zip(planned, captures, strict=False):
+                result.observed.append(
+                    Observed(
+                        source=node.source or "",
+                        line=node.line,
+                        snippet=ident,
+                        label=plan.label,
+                        expect=tuple(node.get("expect") or ()),
+                        capture=capture,
+                        missing=plan.missing,
+                    )
+                )
+
+        session.observer = observe
+        app.build(force_all=True)
+        result.executed = session.executed
+        result.from_cache = session.from_cache
+    result.warnings = warnings.getvalue()
+    return result
+
+
+def write_captures(collected: Collected, out: str | os.PathLike) -> list[Path]:
+    """One capture file per snippet, platform and interpreter (duplicates written once)."""
+    written: dict[Path, None] = {}
+    for item in collected.observed:
+        if item.capture is not None:
+            written[platforms.write(out, item.snippet, item.capture)] = None
+    return list(written)
