@@ -54,9 +54,12 @@ class Observed:
             if capture.outcome == "returned":
                 return ""
             return f"expected no exception, got {got(capture)}"
-        if capture.outcome == "raised" and exc is not None:
-            if any(expectation_matches(name, exc) for name in self.expect):
-                return ""
+        if (
+            capture.outcome == "raised"
+            and exc is not None
+            and any(expectation_matches(name, exc) for name in self.expect)
+        ):
+            return ""
         return f"expected {wanted}, got {got(capture)}"
 
 
