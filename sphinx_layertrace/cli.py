@@ -1,11 +1,11 @@
 """Command line: ``python -m sphinx_layertrace SUBCOMMAND``.
 
 ``run`` executes one snippet and prints its capture (readable text, or JSON with ``--json``).
-``capture``, ``merge`` and ``check`` (platform pages, CI) are reserved here as stubs: each has its
-own parser function and handler so they can be filled in without touching ``run``.
+``capture``, ``merge`` and ``check`` (platform pages, CI) drive a docs tree through
+:mod:`.collect` and combine capture sets with :mod:`.platforms`.
 
 Exit codes: 0 when the command completed (whatever the snippet did: raising is a result, not a
-failure), 1 for ``check`` drift (later), 2 for usage errors (bad options, unknown interpreter).
+failure), 1 for ``check`` drift, 2 for usage errors (bad options, unknown interpreter).
 """
 
 from __future__ import annotations
@@ -146,44 +146,128 @@ def _positive_float(text: str) -> float:
     return value
 
 
-# -- reserved subcommands (platform pages, CI) --------------------------------------------------
+# -- platform pages: capture, merge, check ------------------------------------------------------
 
 
 def add_capture_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("capture", help="run every snippet of a docs tree and write capture files")
+    p = sub.add_parser(
+        "capture",
+        help="run every snippet of a docs tree and write capture files",
+        description="Run every snippet of a docs tree (rst and MyST) on this machine, without "
+        "building pages, and write one <snippet>.<platform>-py<X.Y>.json per snippet and "
+        "interpreter, for layertrace_captures.",
+    )
     p.add_argument("srcdir")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="LABEL|EXE",
+        help="capture under this interpreter instead of each snippet's :python: (repeatable)",
+    )
+    p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
+    p.add_argument(
+        "--execute",
+        choices=("auto", "always"),
+        default="auto",
+        help="auto reuses the capture cache (default), always runs everything again",
+    )
     p.set_defaults(handler=cmd_capture)
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    return _not_implemented("capture")
+    from .collect import write_captures
+
+    collected = _collect("capture", args, execute=args.execute, pythons=args.python)
+    if collected is None:
+        return EXIT_USAGE
+    written = write_captures(collected, args.output)
+    for item in collected.observed:
+        if item.missing:
+            print(f"{item.location}: {item.missing}", file=sys.stderr)
+    print(
+        f"sphinx-layertrace capture: {len(written)} capture files in {args.output} "
+        f"({collected.executed} run, {collected.from_cache} from the cache)"
+    )
+    return EXIT_OK
 
 
 def add_merge_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("merge", help="combine capture sets from several machines")
+    p = sub.add_parser(
+        "merge",
+        help="combine capture sets from several machines",
+        description="Combine capture directories (later ones win on the same snippet, platform "
+        "and version); refuses files of an unknown schema before writing anything.",
+    )
     p.add_argument("inputs", nargs="+", metavar="DIR")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.set_defaults(handler=cmd_merge)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    return _not_implemented("merge")
+    from .platforms import MergeError, merge
+
+    try:
+        report = merge(args.inputs, args.output)
+    except MergeError as exc:
+        print(f"sphinx-layertrace merge: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for name in report.replaced:
+        print(f"sphinx-layertrace merge: {name} came from several inputs; kept the last")
+    print(f"sphinx-layertrace merge: {len(report.written)} capture files in {args.output}")
+    return EXIT_OK
 
 
 def add_check_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="run every snippet; exit 1 if any drifted from :expect:")
+    p = sub.add_parser(
+        "check",
+        help="run every snippet; exit 1 if any drifted from :expect:",
+        description="Run every snippet of a docs tree and print 'file:line: expected X, got Y' "
+        "for each that drifted from its :expect: (or could not run); exit 1 if any did.",
+    )
     p.add_argument("srcdir")
+    p.add_argument("--python", action="append", default=[], metavar="LABEL|EXE")
+    p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
+    p.add_argument(
+        "--cached",
+        action="store_true",
+        help="trust the capture cache instead of running every snippet again",
+    )
     p.set_defaults(handler=cmd_check)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    return _not_implemented("check")
+    collected = _collect(
+        "check", args, execute="auto" if args.cached else "always", pythons=args.python
+    )
+    if collected is None:
+        return EXIT_USAGE
+    drifted = collected.drifted()
+    several = len({item.label for item in collected.observed}) > 1
+    for item in drifted:
+        label = f" [Python {item.label}]" if several else ""
+        print(f"{item.location}: {item.problem()}{label}")
+    checked = sum(1 for item in collected.observed if item.expect)
+    print(
+        f"sphinx-layertrace check: {len(drifted)} of {checked} expectations drifted",
+        file=sys.stderr,
+    )
+    return EXIT_DRIFT if drifted else EXIT_OK
 
 
-def _not_implemented(name: str) -> int:
-    print(f"sphinx-layertrace {name}: not implemented yet", file=sys.stderr)
-    return EXIT_USAGE
+def _collect(name: str, args: argparse.Namespace, *, execute: str, pythons: list[str]):
+    """Run the docs tree; print one line and return None when that is impossible."""
+    from sphinx.errors import SphinxError
+
+    from .collect import collect
+
+    try:
+        return collect(args.srcdir, pythons=pythons, execute=execute, confdir=args.confdir)
+    except (MissingInterpreter, SphinxError, OSError) as exc:
+        reason = " ".join(str(exc).split()) or exc.__class__.__name__
+        print(f"sphinx-layertrace {name}: {reason}", file=sys.stderr)
+        return None
 
 
 # -- entry point --------------------------------------------------------------------------------
