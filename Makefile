@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: docs test test-browser bench lint format clean
+.PHONY: docs test test-browser bench bench-sphinx lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test-browser: $(STAMP) docs
 
 bench: $(STAMP)
 	$(BIN)/python bench/capture_latency.py
+	$(BIN)/python bench/sphinx_bench.py
+
+# plain Sphinx vs layertrace vs IPython's directive; IPython goes into bench/_work/venv only
+bench-sphinx: $(STAMP)
+	$(BIN)/python bench/sphinx_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
