@@ -8,6 +8,7 @@ network and touches nothing outside the machine.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -43,10 +44,37 @@ myst_heading_anchors = 3
 # Every snippet here finishes in well under a second; a short timeout makes a hang cheap.
 layertrace_timeout = 5
 
+
+def _cpythons() -> list[tuple[tuple[int, int], str]]:
+    """CPython 3.8+ executables on this machine (pyenv builds and python3.X on PATH)."""
+    import glob
+    import shutil
+    import subprocess
+
+    found: dict[tuple[int, int], str] = {}
+    paths = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
+    paths += [shutil.which(f"python3.{minor}") or "" for minor in range(8, 20)]
+    for path in filter(None, paths):
+        try:
+            out = subprocess.run(
+                [path, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
+                capture_output=True, text=True, timeout=10, check=True,
+            ).stdout.split()
+        except (OSError, subprocess.SubprocessError):
+            continue  # a broken shim is not an interpreter
+        version = (int(out[0]), int(out[1]))
+        if version >= (3, 8):
+            found.setdefault(version, path)
+    return sorted(found.items())
+
+
+# reference/directive shows `:python: oldest, newest`. Both labels always exist: on a machine with
+# one Python they name the same interpreter.
+_found = _cpythons() or [((sys.version_info[0], sys.version_info[1]), sys.executable)]
+layertrace_interpreters = {"oldest": _found[0][1], "newest": _found[-1][1]}
+
 # Set LAYERTRACE_EXECUTE=never on hosts that must not run code (see guides/hosting): the build then
 # uses the capture cache and frozen captures only.
-import os  # noqa: E402
-
 layertrace_execute = os.environ.get("LAYERTRACE_EXECUTE", "auto")
 
 # Frozen captures from the CI matrix (guides/platform-pages), when a merged set is present.

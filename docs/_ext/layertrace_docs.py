@@ -16,14 +16,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging as std_logging
+import os
+import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
-from sphinx.util.nodes import get_node_location, nested_parse_with_titles
+from sphinx.util.logging import get_node_location
+from sphinx.util.nodes import nested_parse_with_titles
 
 logger = logging.getLogger(__name__)
 
@@ -111,16 +115,23 @@ class CliReference(SphinxDirective):
             )
             return []
         parser.prog = "python -m sphinx_layertrace"
-        out: list[nodes.Node] = [self._block(parser.format_help())]
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    sub.prog = f"python -m sphinx_layertrace {name}"
-                    section = nodes.section(ids=[f"cli-{name}"], names=[f"cli-{name}"])
-                    section += nodes.title("", "", nodes.literal(name, name))
-                    section += self._block(sub.format_help())
-                    self.state.document.note_implicit_target(section, section)
-                    out.append(section)
+        out: list[nodes.Node] = []
+        old_columns = os.environ.get("COLUMNS")
+        os.environ["COLUMNS"] = "96"  # argparse wraps to the terminal: make the page stable
+        try:
+            out.append(self._block(parser.format_help()))
+            for action in parser._actions:
+                if isinstance(action, argparse._SubParsersAction):
+                    for name, sub in action.choices.items():
+                        sub.prog = f"python -m sphinx_layertrace {name}"
+                        out.append(nodes.rubric(name, f"python -m sphinx_layertrace {name} --help",
+                                                ids=[f"cli-help-{name}"]))
+                        out.append(self._block(sub.format_help()))
+        finally:
+            if old_columns is None:
+                del os.environ["COLUMNS"]
+            else:
+                os.environ["COLUMNS"] = old_columns
         return out
 
     @staticmethod
@@ -129,6 +140,66 @@ class CliReference(SphinxDirective):
         block = nodes.literal_block(text, text)
         block["language"] = "text"
         return block
+
+
+class LayerMap(SphinxDirective):
+    """The built-in module → layer map, from ``sphinx_layertrace.layers``."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        from sphinx_layertrace.layers import DEFAULT_LAYERS, LAYER_DESCRIPTIONS, LAYERS
+
+        by_layer: dict[str, list[str]] = {layer: [] for layer in LAYERS}
+        for prefix, layer in sorted(DEFAULT_LAYERS.items()):
+            by_layer.setdefault(layer, []).append(prefix)
+        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 12 30 58", "",
+                 "   * - layer", "     - meaning", "     - module prefixes (built in)"]
+        for layer in LAYERS:
+            prefixes = ", ".join(f"``{p}``" for p in by_layer.get(layer, [])) or "(assigned by rule)"
+            lines += [f"   * - ``{layer}``", f"     - {LAYER_DESCRIPTIONS.get(layer, '')}",
+                      f"     - {prefixes}"]
+        container = nodes.container()
+        self.state.nested_parse(StringList(lines, "<sphinx_layertrace.layers>"), self.content_offset,
+                                container)
+        return container.children
+
+
+_SUBTYPE = re.compile(r"""subtype\s*=\s*["']([a-z][a-z0-9-]*)["']""")
+
+
+def warning_subtypes() -> set[str]:
+    """Every ``layertrace.<subtype>`` the package can emit, found in its source."""
+    import sphinx_layertrace
+
+    package = Path(sphinx_layertrace.__file__).parent
+    found: set[str] = set()
+    for path in package.glob("*.py"):
+        text = path.read_text("utf-8")
+        if 'type="layertrace"' in text or "type='layertrace'" in text:
+            found.update(_SUBTYPE.findall(text))
+    return found
+
+
+class WarningCheck(SphinxDirective):
+    """Placed after the subtype sections: each subtype in the code has one, and vice versa."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        documented = {
+            ident[len("layertrace-"):]
+            for ident in self.state.document.ids
+            if ident.startswith("layertrace-") and not ident.startswith("layertrace-docs")
+        }
+        in_code = warning_subtypes()
+        for subtype in sorted(in_code - documented):
+            logger.warning("warning subtype layertrace.%s is emitted by the code but not documented",
+                           subtype, location=self.get_location(), type="layertrace-docs",
+                           subtype="undocumented")
+        text = (f"This page was checked against the extension's source when it was built: the code "
+                f"emits {len(in_code)} warning subtypes, and each has a section above.")
+        return [nodes.paragraph(text, text)]
 
 
 class ExpectedWarnings(std_logging.Filter):
@@ -186,6 +257,8 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_config_value("layertrace_docs_expected_warnings", {}, "", types=(dict,))
     app.add_directive("layertrace-config-reference", ConfigReference)
     app.add_directive("layertrace-cli-reference", CliReference)
+    app.add_directive("layertrace-layer-map", LayerMap)
+    app.add_directive("layertrace-warning-check", WarningCheck)
     flt = _install_filter(app)
 
     def note_read(app: Any, env: Any, docnames: list[str]) -> None:
