@@ -114,6 +114,7 @@ def collect(
     :class:`.interpreters.MissingInterpreter`) for the caller to report.
     """
     from sphinx.application import Sphinx
+    from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     interpreters = [resolve_executable(spec) for spec in pythons]
     srcdir = Path(srcdir).resolve()
@@ -121,7 +122,13 @@ def collect(
     settings = {"layertrace_captures": None, "layertrace_execute": execute, **(overrides or {})}
     result = Collected()
     warnings = io.StringIO()
-    with tempfile.TemporaryDirectory(prefix="layertrace-collect-") as tmp:
+    # like sphinx-build: docutils' global registries are restored afterwards, so a caller that
+    # builds again in the same process (tests, tools) does not see duplicate registrations
+    with (
+        tempfile.TemporaryDirectory(prefix="layertrace-collect-") as tmp,
+        patch_docutils(confdir),
+        docutils_namespace(),
+    ):
         app = Sphinx(
             srcdir,
             confdir if (confdir / "conf.py").exists() else None,

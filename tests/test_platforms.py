@@ -1,0 +1,247 @@
+"""Platform pages: several interpreters on a page; frozen Linux/macOS/Windows captures as tabs.
+
+The macOS and Windows captures are the hand-written fixtures in tests/fixtures/captures (marked
+``_fixture``: written from domain facts, not recorded on those systems).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sphinx_layertrace import collect, platforms
+from sphinx_layertrace.model import Capture, Platform, PythonInfo
+from sphinx_layertrace.render import Shown
+from sphinx_layertrace.session import snippet_id
+
+ROOTS = Path(__file__).parent / "roots"
+FIXTURES = Path(__file__).parent / "fixtures" / "captures"
+SEED_CODE = "import smtplib\nsmtplib.SMTP('localhost', port=66000)\n"
+SEED_ID = snippet_id(SEED_CODE, [], "repl")
+
+
+def fixture(name: str) -> Capture:
+    return Capture.from_json((FIXTURES / f"seed-{name}.json").read_bytes())
+
+
+def copy_root(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(ROOTS / f"test-{name}", target)
+    return target
+
+
+# -- files: names, bytes, merge ------------------------------------------------------------------
+
+
+def test_file_name_and_deterministic_json(tmp_path):
+    darwin = fixture("darwin")
+    assert platforms.file_name(SEED_ID, darwin) == f"{SEED_ID}.darwin-py3.11.json"
+    assert platforms.file_name("x", fixture("win32")) == "x.win32-py3.11.json"
+    # the same capture gives the same bytes, whatever the run took
+    slow = darwin.replace(duration=2.5)
+    assert platforms.dumps(slow) == platforms.dumps(darwin.replace(duration=0.1))
+    text = platforms.dumps(darwin)
+    assert text.endswith("}\n")
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    path = platforms.write(tmp_path, SEED_ID, darwin)
+    assert Capture.from_json(path.read_bytes()) == darwin.replace(duration=0.0)
+
+
+def test_merge_renames_from_content_and_later_inputs_win(tmp_path):
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "out"
+    a.mkdir()
+    b.mkdir()
+    # a file with a misleading suffix is renamed from what it contains
+    (a / f"{SEED_ID}.whatever.json").write_text(fixture("darwin").to_json(), encoding="utf-8")
+    platforms.write(a, SEED_ID, fixture("win32"))
+    newer = fixture("win32").replace(stdout="newer")
+    platforms.write(b, SEED_ID, newer)
+    report = platforms.merge([a, b], out)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"{SEED_ID}.darwin-py3.11.json", f"{SEED_ID}.win32-py3.11.json"]
+    assert report.replaced == [f"{SEED_ID}.win32-py3.11.json"]
+    assert Capture.from_json((out / names[1]).read_bytes()).stdout == "newer"
+
+
+def test_merge_refuses_unknown_schema_before_writing(tmp_path):
+    good, bad, out = tmp_path / "good", tmp_path / "bad", tmp_path / "out"
+    platforms.write(good, SEED_ID, fixture("darwin"))
+    bad.mkdir()
+    data = json.loads(fixture("win32").to_json())
+    data["schema"] = 2
+    (bad / f"{SEED_ID}.win32-py3.11.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(platforms.MergeError) as info:
+        platforms.merge([good, bad], out)
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"{SEED_ID}.win32-py3.11.json" in message
+    assert "unknown capture schema 2" in message
+    assert not out.exists()
+
+
+def test_platforms_filter_and_live_first():
+    linux = Capture(
+        "x", platform=Platform(system="Linux"), python=PythonInfo(version="3.12.1", label="3.12")
+    )
+    darwin, win = fixture("darwin"), fixture("win32")
+    assert platforms.wanted(darwin, [])
+    assert platforms.wanted(darwin, ["darwin"])
+    assert platforms.wanted(darwin, ["macOS"])
+    assert platforms.wanted(win, ["windows", "linux"])
+    assert platforms.wanted(win, ["win32-py3.11"])
+    assert not platforms.wanted(win, ["win32-py3.12", "darwin-py3.10"])
+    assert platforms.wanted(linux, ["3.12"])
+    # a frozen capture of this machine's platform and label fills a live slot that was not run
+    here = Capture(
+        "x",
+        platform=Platform(
+            system={"darwin": "Darwin", "win32": "Windows"}.get(
+                platforms.this_platform_key(), "Linux"
+            )
+        ),
+        python=PythonInfo(version="3.12.1", label="3.12"),
+    )
+    shown = platforms.beside([Shown("3.12", None, "not run")], ["3.12"], [here, darwin, win], [])
+    assert [s.capture for s in shown] == [here, *[c for c in (darwin, win) if c is not here]][:3]
+    # ... and is not shown twice when the live one exists; :platforms: filters the others
+    live = Shown("live", here.replace(stdout="live"))
+    shown = platforms.beside([live], ["3.12"], [here, darwin, win], ["win32"])
+    assert [s.capture for s in shown] == [live.capture, win]
+
+
+# -- capture -> merge -> build, nothing executed --------------------------------------------------
+
+
+@pytest.fixture
+def merged(tmp_path) -> Path:
+    """The live Linux capture set of the platforms root merged with the macOS/Windows fixtures."""
+    live = tmp_path / "live"
+    collected = collect.collect(copy_root("platforms", tmp_path / "src-capture"))
+    written = collect.write_captures(collected, live)
+    assert [p.name.split(".")[0] for p in written] == [SEED_ID]
+    others = tmp_path / "others"
+    for name in ("darwin", "win32"):
+        capture = fixture(name)
+        others.mkdir(exist_ok=True)
+        shutil.copy(FIXTURES / f"seed-{name}.json", others / platforms.file_name(SEED_ID, capture))
+    out = tmp_path / "merged"
+    platforms.merge([live, others], out)
+    return out
+
+
+def frozen_app(make_app, tmp_path, merged, builder):
+    src = copy_root("platforms", tmp_path / f"src-{builder}")
+    return make_app(
+        builder,
+        srcdir=src,
+        confoverrides={
+            "layertrace_captures": os.fspath(merged),
+            "layertrace_execute": "never",
+            "layertrace_cache_dir": os.fspath(tmp_path / f"empty-cache-{builder}"),
+        },
+    )
+
+
+def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merged):
+    app = frozen_app(make_app, tmp_path, merged, "html")
+    app.build()
+    assert app.layertrace.executed == 0
+    assert "WARNING" not in app._warning.getvalue(), app._warning.getvalue()
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    everywhere, only_darwin = re.findall(r'<div class="lt-tabs[^"]*">.*?</div></div>', html, re.S)
+
+    labels = re.findall(r'<label class="lt-tab-label" for="[^"]+">([^<]+)</label>', everywhere)
+    assert [label.split(" ")[0] for label in labels] == ["Linux", "macOS", "Windows"]
+    assert all("CPython 3.11.7" in label for label in labels)
+    for text in (
+        "[Errno 111] Connection refused",
+        "[Errno 61] Connection refused",
+        "[WinError 10061]",
+    ):
+        assert text in everywhere
+    differs = re.findall(r'<p class="lt-differs">(.*?)</p>', html, re.S)[0]
+    assert re.search(r"Linux.*errno 111.*macOS.*errno 61.*Windows.*WinError 10061", differs), (
+        differs
+    )
+
+    # tabs are real radio inputs with labels: focusable, arrow keys switch, no JavaScript
+    inputs = re.findall(r"<input ([^>]*)>", everywhere)
+    assert len(inputs) == 3
+    names = {re.search(r'name="([^"]+)"', i).group(1) for i in inputs}
+    assert len(names) == 1
+    ids = [re.search(r'id="([^"]+)"', i).group(1) for i in inputs]
+    assert all('type="radio"' in i for i in inputs)
+    assert "checked" in inputs[0]
+    assert not any("checked" in i for i in inputs[1:])
+    assert re.findall(r'<label class="lt-tab-label" for="([^"]+)"', everywhere) == ids
+    assert "<script" not in everywhere
+
+    # :platforms: darwin keeps the live tab and shows only macOS beside it
+    labels = re.findall(r'<label class="lt-tab-label" for="[^"]+">([^<]+)</label>', only_darwin)
+    assert [label.split(" ")[0] for label in labels] == ["Linux", "macOS"]
+    assert names.isdisjoint(re.findall(r'name="([^"]+)"', only_darwin))
+
+
+def test_frozen_platforms_one_after_another_in_text(make_app, tmp_path, merged):
+    app = frozen_app(make_app, tmp_path, merged, "text")
+    app.build()
+    assert app.layertrace.executed == 0
+    text = (Path(app.outdir) / "index.txt").read_text(encoding="utf-8")
+    first = text.split("Only beside macOS")[0]
+    positions = [first.index(s) for s in ("[Errno 111]", "[Errno 61]", "[WinError 10061]")]
+    assert positions == sorted(positions)
+    # each panel starts with its platform as a line of its own, in tab order
+    titles = [line for line in first.splitlines() if line.endswith("· CPython 3.11.7")]
+    assert [t.split(" ")[0] for t in titles[::2]] == ["Linux", "macOS", "Windows"]
+
+
+# -- several interpreters on one page ------------------------------------------------------------
+
+
+def pyenv(version: str) -> str | None:
+    found = sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python3")))
+    return found[-1] if found else None
+
+
+PY310, PY313 = pyenv("3.10"), pyenv("3.13")
+needs_both = pytest.mark.skipif(
+    not (PY310 and PY313), reason="needs CPython 3.10 and 3.13 under ~/.pyenv/versions"
+)
+
+
+@needs_both
+@pytest.mark.parametrize("form", ["auto", "dict"])
+def test_python_labels_give_one_capture_each(make_app, tmp_path, form):
+    interpreters = "auto" if form == "auto" else {"3.10": PY310, "3.13": PY313}
+    app = make_app(
+        "html",
+        srcdir=copy_root("pythons", tmp_path),
+        confoverrides={"layertrace_interpreters": interpreters},
+    )
+    app.build()
+    warnings = app._warning.getvalue()
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    labels = re.findall(r'<label class="lt-tab-label" for="[^"]+">([^<]+)</label>', html)
+    versions = [re.search(r"CPython (3\.\d+\.\d+)", label).group(1) for label in labels]
+    assert [v.rsplit(".", 1)[0] for v in versions] == ["3.10", "3.13"]
+    for version in versions:
+        assert f"https://github.com/python/cpython/blob/v{version}/Lib/smtplib.py#L" in html
+        assert f"https://github.com/python/cpython/blob/v{version}/Lib/socket.py#L" in html
+    assert "index.rst" not in warnings, warnings  # both raised ConnectionRefusedError
+
+
+def test_missing_interpreter_is_one_warning_and_a_note(make_app, tmp_path):
+    app = make_app("html", srcdir=copy_root("pythons", tmp_path))
+    app.build()
+    warnings = [w for w in app._warning.getvalue().splitlines() if "9.9" in w]
+    assert len(warnings) == 1, warnings
+    assert re.search(r"missing\.rst:4: WARNING: .*\[layertrace\.missing-interpreter\]", warnings[0])
+    html = (Path(app.outdir) / "missing.html").read_text(encoding="utf-8")
+    assert "Python 9.9 is not available on this machine." in html
+    assert "Traceback" not in warnings[0]
