@@ -1,0 +1,90 @@
+"""``capture``, ``merge`` and ``check``: the CLI that feeds platform pages and CI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sphinx_layertrace import platforms
+from sphinx_layertrace.cli import main
+from sphinx_layertrace.interpreters import current_label
+from sphinx_layertrace.model import Capture
+from sphinx_layertrace.session import snippet_id
+
+ROOTS = Path(__file__).parent / "roots"
+FIXTURES = Path(__file__).parent / "fixtures" / "captures"
+SEED_ID = snippet_id("import smtplib\nsmtplib.SMTP('localhost', port=66000)\n", [], "repl")
+EMPTY_HOST_ID = snippet_id("import smtplib\nsmtplib.SMTP('', port=66000)\n", [], "repl")
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    """Copies of the roots, with the working directory at their parent (paths print relative)."""
+    for name in ("seed", "platforms"):
+        shutil.copytree(ROOTS / f"test-{name}", tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_check_reports_the_seed_drift_with_file_and_line(tree, capsys):
+    assert main(["check", "seed"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["seed/index.rst:15: expected ConnectionRefusedError, got no exception"]
+
+
+def test_check_passes_when_everything_matches(tree, capsys):
+    assert main(["check", "platforms"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "0 of 2 expectations drifted" in captured.err
+
+
+def test_capture_writes_stable_files_and_merge_builds_a_set(tree, capsys):
+    assert main(["capture", "seed", "-o", "linux"]) == 0
+    key = f"{platforms.this_platform_key()}-py{current_label()}"
+    names = sorted(p.name for p in (tree / "linux").iterdir())
+    assert names == sorted([f"{SEED_ID}.{key}.json", f"{EMPTY_HOST_ID}.{key}.json"])
+    first = {name: (tree / "linux" / name).read_bytes() for name in names}
+    # a second run (from the cache) rewrites the very same bytes: diffs in git stay quiet
+    assert main(["capture", "seed", "-o", "linux"]) == 0
+    assert first == {name: (tree / "linux" / name).read_bytes() for name in names}
+    capture = Capture.from_json(first[f"{SEED_ID}.{key}.json"])
+    assert capture.exception.type == "ConnectionRefusedError"
+    assert str(tree) not in first[f"{SEED_ID}.{key}.json"].decode()
+
+    others = tree / "others"
+    others.mkdir()
+    for name in ("darwin", "win32"):
+        data = json.loads((FIXTURES / f"seed-{name}.json").read_text(encoding="utf-8"))
+        (others / f"{SEED_ID}.{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["merge", "linux", "others", "-o", "merged"]) == 0
+    assert "4 capture files in merged" in capsys.readouterr().out
+    merged = sorted(p.name for p in (tree / "merged").iterdir())
+    assert f"{SEED_ID}.darwin-py3.11.json" in merged
+    assert f"{SEED_ID}.win32-py3.11.json" in merged
+
+
+def test_merge_refuses_an_unknown_schema_in_one_line(tree, capsys):
+    newer = tree / "newer"
+    newer.mkdir()
+    (newer / f"{SEED_ID}.linux-py3.14.json").write_text(
+        json.dumps({"schema": 7, "code": "x", "outcome": "returned"}), encoding="utf-8"
+    )
+    assert main(["merge", "newer", "-o", "merged"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "unknown capture schema 7" in err
+    assert f"{SEED_ID}.linux-py3.14.json" in err
+    assert not (tree / "merged").exists()
+
+
+def test_capture_with_an_unknown_interpreter_is_a_usage_error(tree, capsys):
+    assert main(["capture", "seed", "-o", "out", "--python", "9.9"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sphinx-layertrace capture:")
+    assert "9.9" in err
+    assert "Traceback" not in err
