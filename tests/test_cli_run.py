@@ -130,12 +130,3 @@ def test_usage_errors_exit_2(args):
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
     assert done.stderr
-
-
-@pytest.mark.parametrize(
-    "args", [("capture", "docs", "-o", "out"), ("merge", "a", "b", "-o", "out"), ("check", "docs")]
-)
-def test_reserved_subcommands_are_stubs(args):
-    done = cli(*args)
-    assert done.returncode == 2
-    assert "not implemented yet" in done.stderr
