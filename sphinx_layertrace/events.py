@@ -25,6 +25,12 @@ def builder_inited(app: Any) -> None:
             app.config.html_static_path.append(static)
 
 
+def before_read(app: Any, env: Any, docnames: list[str]) -> None:
+    session: Session | None = getattr(app, "layertrace", None)
+    if session is not None:
+        session.start_build()
+
+
 def _plans(env: Any) -> dict[str, list[dict[str, Any]]]:
     if not hasattr(env, PLANS):
         setattr(env, PLANS, {})
@@ -79,3 +85,7 @@ def build_finished(app: Any, exception: Exception | None) -> None:
         logger.info(
             f"layertrace: {session.executed} snippets run, {session.from_cache} from the cache"
         )
+    damaged = session.cache.stats.corrupt
+    if damaged:
+        logger.info(f"layertrace: {damaged} damaged cache entries were discarded and run again")
+    session.prune_cache()

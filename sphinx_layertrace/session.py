@@ -26,6 +26,8 @@ from .model import Capture, SchemaError
 from .runner import Request, Runner
 
 logger = logging.getLogger(__name__)
+#: Size bound of the capture cache; least recently used entries beyond it are evicted.
+CACHE_MAX_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class Session:
         self.execute = config.layertrace_execute
         self.env_passed = dict(config.layertrace_env)
         self.registry = Registry(config.layertrace_interpreters)
-        self.cache = CaptureCache(cache_dir(config, app.confdir))
+        self.cache = CaptureCache(cache_dir(config, app.confdir), max_bytes=CACHE_MAX_BYTES)
         self.hygiene = Hygiene.from_environment(
             paths=[(os.fspath(app.srcdir), "<docs>"), (os.fspath(app.confdir), "<docs>")]
         )
@@ -141,10 +143,21 @@ class Session:
             self._runner = Runner(env=self.env_passed, hygiene=self.hygiene)
         return self._runner
 
+    def start_build(self) -> None:
+        """Counters are per build: one app can build more than once (tests, autobuild)."""
+        self.executed = 0
+        self.from_cache = 0
+        self.cache.stats = type(self.cache.stats)()
+
     def close(self) -> None:
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+
+    def prune_cache(self) -> None:
+        """Keep the cache under its size bound; only after a build that wrote to it."""
+        if self.cache.stats.writes:
+            self.cache.prune()
 
 
 class FrozenCaptures:
