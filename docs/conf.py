@@ -94,8 +94,9 @@ html_theme = "furo"
 html_title = "sphinx-layertrace"
 html_static_path = ["_static"]
 html_css_files = ["docs.css"]
-pygments_style = "friendly"
-pygments_dark_style = "monokai"
+# WCAG-AA highlighting (accessible-pygments, a furo dependency): checked by axe in tests/browser.
+pygments_style = "a11y-light"
+pygments_dark_style = "a11y-dark"
 
 # -- other builders -----------------------------------------------------------------------------
 

@@ -137,9 +137,15 @@ def page(driver, base_url):
             "localStorage.setItem('theme', arguments[0]); document.body.dataset.theme = arguments[0];",
             theme,
         )
+        instant_scrolling(driver)
         return console
 
     return open_page
+
+
+def instant_scrolling(driver) -> None:
+    """furo scrolls smoothly; tests need the page where they put it, at once."""
+    driver.execute_script("document.documentElement.style.scrollBehavior = 'auto'")
 
 
 @pytest.fixture(scope="session")
