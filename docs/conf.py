@@ -93,7 +93,6 @@ layertrace_docs_expected_warnings = {"guides/drift": ["layertrace.drift"]}
 html_theme = "furo"
 html_title = "sphinx-layertrace"
 html_static_path = ["_static"]
-html_css_files = ["docs.css"]
 # WCAG-AA highlighting (accessible-pygments, a furo dependency): checked by axe in tests/browser.
 pygments_style = "a11y-light"
 pygments_dark_style = "a11y-dark"
