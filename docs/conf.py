@@ -58,7 +58,10 @@ def _cpythons() -> list[tuple[tuple[int, int], str]]:
         try:
             out = subprocess.run(
                 [path, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
-                capture_output=True, text=True, timeout=10, check=True,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
             ).stdout.split()
         except (OSError, subprocess.SubprocessError):
             continue  # a broken shim is not an interpreter

@@ -103,7 +103,7 @@ class CliReference(SphinxDirective):
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        import sphinx_layertrace.cli as cli
+        from sphinx_layertrace import cli
 
         parser = _find_parser(cli)
         if parser is None:
@@ -124,8 +124,13 @@ class CliReference(SphinxDirective):
                 if isinstance(action, argparse._SubParsersAction):
                     for name, sub in action.choices.items():
                         sub.prog = f"python -m sphinx_layertrace {name}"
-                        out.append(nodes.rubric(name, f"python -m sphinx_layertrace {name} --help",
-                                                ids=[f"cli-help-{name}"]))
+                        out.append(
+                            nodes.rubric(
+                                name,
+                                f"python -m sphinx_layertrace {name} --help",
+                                ids=[f"cli-help-{name}"],
+                            )
+                        )
                         out.append(self._block(sub.format_help()))
         finally:
             if old_columns is None:
@@ -153,15 +158,28 @@ class LayerMap(SphinxDirective):
         by_layer: dict[str, list[str]] = {layer: [] for layer in LAYERS}
         for prefix, layer in sorted(DEFAULT_LAYERS.items()):
             by_layer.setdefault(layer, []).append(prefix)
-        lines = [".. list-table::", "   :header-rows: 1", "   :widths: 12 30 58", "",
-                 "   * - layer", "     - meaning", "     - module prefixes (built in)"]
+        lines = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 12 30 58",
+            "",
+            "   * - layer",
+            "     - meaning",
+            "     - module prefixes (built in)",
+        ]
         for layer in LAYERS:
-            prefixes = ", ".join(f"``{p}``" for p in by_layer.get(layer, [])) or "(assigned by rule)"
-            lines += [f"   * - ``{layer}``", f"     - {LAYER_DESCRIPTIONS.get(layer, '')}",
-                      f"     - {prefixes}"]
+            prefixes = (
+                ", ".join(f"``{p}``" for p in by_layer.get(layer, [])) or "(assigned by rule)"
+            )
+            lines += [
+                f"   * - ``{layer}``",
+                f"     - {LAYER_DESCRIPTIONS.get(layer, '')}",
+                f"     - {prefixes}",
+            ]
         container = nodes.container()
-        self.state.nested_parse(StringList(lines, "<sphinx_layertrace.layers>"), self.content_offset,
-                                container)
+        self.state.nested_parse(
+            StringList(lines, "<sphinx_layertrace.layers>"), self.content_offset, container
+        )
         return container.children
 
 
@@ -188,17 +206,23 @@ class WarningCheck(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         documented = {
-            ident[len("layertrace-"):]
+            ident[len("layertrace-") :]
             for ident in self.state.document.ids
             if ident.startswith("layertrace-") and not ident.startswith("layertrace-docs")
         }
         in_code = warning_subtypes()
         for subtype in sorted(in_code - documented):
-            logger.warning("warning subtype layertrace.%s is emitted by the code but not documented",
-                           subtype, location=self.get_location(), type="layertrace-docs",
-                           subtype="undocumented")
-        text = (f"This page was checked against the extension's source when it was built: the code "
-                f"emits {len(in_code)} warning subtypes, and each has a section above.")
+            logger.warning(
+                "warning subtype layertrace.%s is emitted by the code but not documented",
+                subtype,
+                location=self.get_location(),
+                type="layertrace-docs",
+                subtype="undocumented",
+            )
+        text = (
+            f"This page was checked against the extension's source when it was built: the code "
+            f"emits {len(in_code)} warning subtypes, and each has a section above."
+        )
         return [nodes.paragraph(text, text)]
 
 
@@ -241,7 +265,9 @@ class ExpectedWarnings(std_logging.Filter):
         elif isinstance(where, nodes.Node):
             where = get_node_location(where)
         message = std_logging.LogRecord.getMessage(record)
-        logger.info("%s: expected warning (demonstrated on this page): %s [%s]", where, message, kind)
+        logger.info(
+            "%s: expected warning (demonstrated on this page): %s [%s]", where, message, kind
+        )
         return False
 
 
@@ -274,11 +300,13 @@ def setup(app: Any) -> dict[str, Any]:
                 if not flt.seen[docname, kind]:
                     logger.warning(
                         "%s demonstrates a %s warning, but this build did not emit it",
-                        docname, kind, type="layertrace-docs", subtype="expected",
+                        docname,
+                        kind,
+                        type="layertrace-docs",
+                        subtype="expected",
                         location=docname,
                     )
 
     app.connect("env-before-read-docs", note_read)
     app.connect("build-finished", check_expected)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
-

@@ -55,7 +55,7 @@ def site() -> Path:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 
@@ -134,7 +134,8 @@ def page(driver, base_url):
         driver.get(base_url + path)  # returns once the load event has fired
         console = driver.get_log("browser")
         driver.execute_script(
-            "localStorage.setItem('theme', arguments[0]); document.body.dataset.theme = arguments[0];",
+            "localStorage.setItem('theme', arguments[0]);"
+            "document.body.dataset.theme = arguments[0];",
             theme,
         )
         instant_scrolling(driver)

@@ -153,7 +153,9 @@ def test_layertrace_markup_is_valid_html(site, tmp_path):
             check=False,
         )
         messages = json.loads(proc.stderr or proc.stdout or '{"messages": []}')["messages"]
-        errors = [f"{m.get('lastLine')}: {m.get('message')} [{m.get('extract', '')}]" for m in messages]
+        errors = [
+            f"{m.get('lastLine')}: {m.get('message')} [{m.get('extract', '')}]" for m in messages
+        ]
     assert not errors, "\n".join(errors[:30])
 
 
@@ -299,5 +301,3 @@ def test_tabs_have_visible_focus(driver, tabs_url):
         first,
     )
     assert outline[0] != "none" and outline[1] != "0px", outline
-
-

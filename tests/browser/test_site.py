@@ -173,9 +173,7 @@ def test_copying_any_traceback_is_clean(site, page, driver):
 def test_seed_screenshots(page, driver, screenshots, theme):
     page(SEED_PAGE, theme)
     driver.execute_script("window.scrollTo(0, 0)")
-    background = driver.execute_script(
-        "return getComputedStyle(document.body).backgroundColor"
-    )
+    background = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
     channels = [int(c) for c in background[background.index("(") + 1 : -1].split(",")[:3]]
     # furo really switched: a light page is bright, a dark page is dark.
     assert (sum(channels) > 600) if theme == "light" else (sum(channels) < 200), background
