@@ -97,12 +97,14 @@ def _kernel_html(segment: dict[str, str]) -> str:
         body = f'<a class="lt-manual" href="{escape(href)}">{body}</a>'
     return (
         '<span class="lt-frame lt-kernel" data-layer="os" aria-label="the kernel\'s answer">'
-        f'{body}<span class="lt-label" data-layer="os">os</span></span>\n'
+        f'{body}<span class="lt-label" data-layer="os">os</span>\n</span>'
     )
 
 
 def visit_tabs_html(self: Any, node: lt_tabs) -> None:
-    self.body.append(self.starttag(node, "div", CLASS="lt-tabs"))
+    self.body.append(
+        self.starttag(node, "div", CLASS="lt-tabs", role="radiogroup", **{"aria-label": "Captures"})
+    )
     group = node["group"]
     for index, panel in enumerate(node.children):
         ident = f"{group}-{index}"
