@@ -56,24 +56,33 @@ def purge_doc(app: Any, env: Any, docname: str) -> None:
 
 
 def merge_info(app: Any, env: Any, docnames: list[str], other: Any) -> None:
+    """A chunk of forked readers is done: submit its snippets now, while the rest is read."""
     theirs = _plans(other)
     ours = _plans(env)
     for docname in docnames:
         if docname in theirs:
             ours[docname] = theirs[docname]
-    app.layertrace.read_elsewhere.update(docnames)
+    session: Session = app.layertrace
+    session.read_elsewhere.update(docnames)
+    _submit_records(session, ours, docnames)
 
 
 def env_updated(app: Any, env: Any) -> list[str]:
-    """After parallel reads: submit what forked readers planned but could not start."""
+    """After parallel reads: submit whatever forked readers planned and is not running yet."""
     session: Session = app.layertrace
-    plans = _plans(env)
-    for docname in sorted(session.read_elsewhere):
+    _submit_records(session, _plans(env), sorted(session.read_elsewhere))
+    return []
+
+
+def _submit_records(
+    session: Session, plans: dict[str, list[dict[str, Any]]], docnames: Any
+) -> None:
+    for docname in docnames:
         for record in plans.get(docname, ()):
             request = dict(record["request"])
             request["setup"] = tuple(request.get("setup", ()))
             session.submit(Planned(record["label"], Request(**request), record["key"]))
-    return []
+    session.poll()
 
 
 def build_finished(app: Any, exception: Exception | None) -> None:

@@ -124,6 +124,8 @@ class Session:
             return None
         key = planned.key
         if key not in self._memo:
+            if os.getpid() != self.owner:
+                return None  # a forked process cannot wait on the main process's worker
             self.submit(planned)
             ticket = self._tickets.pop(key, None)
             if ticket is None:
@@ -134,7 +136,9 @@ class Session:
         return self._memo[key]
 
     def poll(self) -> None:
-        if self._runner is not None:
+        # Only the process that started the worker may read its pipe: a forked -j reader that
+        # polled would swallow results the main process then waits for forever.
+        if self._runner is not None and os.getpid() == self.owner:
             self._runner.poll()
 
     @property
