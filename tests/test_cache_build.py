@@ -153,6 +153,16 @@ def test_parallel_builds_share_the_cache(tmp_path):
 
 def test_parallel_jobs_render_the_same_pages(make_app, tmp_path):
     src = _copy_root(tmp_path)
+    # enough documents that Sphinx reads in more chunks than processes: readers forked after
+    # the first chunk's snippets were submitted must not touch the main process's worker
+    extra = 20
+    for i in range(extra):
+        (src / f"extra{i:02d}.rst").write_text(
+            f":orphan:\n\nExtra {i}\n========\n\n.. layertrace::\n"
+            f"   :expect: ConnectionRefusedError\n\n   # extra {i}\n   import socket\n"
+            '   socket.create_connection(("127.0.0.1", 9))\n',
+            encoding="utf-8",
+        )
     serial, warnings1 = _build(
         make_app, src, tmp_path / "j1", confoverrides={"layertrace_cache_dir": str(tmp_path / "c1")}
     )
@@ -164,7 +174,7 @@ def test_parallel_jobs_render_the_same_pages(make_app, tmp_path):
         confoverrides={"layertrace_cache_dir": str(tmp_path / "c2")},
     )
     assert warnings1 == warnings2 == ""
-    assert parallel.layertrace.executed == SNIPPETS
+    assert parallel.layertrace.executed == SNIPPETS + extra
     assert parallel.layertrace.read_elsewhere  # the forked readers really did the reading
     assert _blocks(Path(serial.outdir)) == _blocks(Path(parallel.outdir))
 
