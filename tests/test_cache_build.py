@@ -237,3 +237,45 @@ def _cleanup_apps():
     yield
     while _LIVE:
         _LIVE.pop().cleanup()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forked -j readers exist only with fork")
+def test_a_forked_reader_cannot_steal_the_workers_results(make_app, tmp_path):
+    """Under -j N Sphinx forks readers after the main process has started the worker."""
+    import signal
+    import time
+
+    src = _copy_root(tmp_path)
+    app, _ = _build(make_app, src, tmp_path / "out")
+    session = app.layertrace
+    node = {
+        "code": "import socket\nsocket.create_connection(('127.0.0.1', 9))  # fork test\n",
+        "style": "repl",
+        "setup": [],
+        "timeout": 5,
+        "caption": "",
+    }
+    [plan] = session.plan(node)
+    session.submit(plan)
+    time.sleep(0.5)  # the result now waits in the worker's pipe
+    pid = os.fork()
+    if pid == 0:  # what a forked reader's doctree-read does
+        try:
+            session.poll()
+            assert session.capture(plan) is None
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+    def hung(*_):
+        raise TimeoutError("the result went to the forked process")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(20)
+    try:
+        capture = session.capture(plan)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        session.close()
+    assert capture is not None and capture.outcome == "raised"
