@@ -147,7 +147,10 @@ class Project:
 
     def ran(self) -> str:
         found = re.search(r"layertrace: (\d+) snippets run, (\d+) from the cache", self.last_log)
-        return f"{found.group(1)} run / {found.group(2)} cached" if found else "-"
+        if found:
+            return f"{found.group(1)} run / {found.group(2)} cached"
+        # the extension logs nothing when it saw no snippet: nothing was re-read
+        return "0 run / 0 cached" if self.variant == "layertrace" else "-"
 
     def verify(self) -> int:
         """Rendered 'Connection refused' tracebacks in the output (must be n, plain: 0)."""
