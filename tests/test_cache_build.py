@@ -279,3 +279,23 @@ def test_a_forked_reader_cannot_steal_the_workers_results(make_app, tmp_path):
         signal.signal(signal.SIGALRM, previous)
         session.close()
     assert capture is not None and capture.outcome == "raised"
+
+
+def test_a_hang_still_says_where_without_a_watchdog_thread():
+    """The forking worker asks faulthandler for the stack by signal, just before the deadline."""
+    from sphinx_layertrace.runner import Request, Runner
+
+    with Runner(mode="fork") as runner:
+        hung = runner.run(
+            Request(code="import time\ndef wait():\n    time.sleep(30)\nwait()\n", timeout=1)
+        )
+        undone = runner.run(
+            Request(
+                code="import signal, time\nsignal.signal(signal.SIGUSR2, signal.SIG_DFL)\n"
+                "time.sleep(30)\n",
+                timeout=1,
+            )
+        )
+    assert hung.outcome == "timeout"
+    assert "in wait" in hung.stderr
+    assert undone.outcome == "timeout", undone.detail
