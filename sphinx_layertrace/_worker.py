@@ -662,6 +662,9 @@ class Snippet(object):
             step["ran"] = True
             step["start"] = self.offset()
             self.current = step
+            if is_comment(chunk):  # the prompt only waits for more input
+                step["end"] = step["start"]
+                continue
             try:
                 compiled = compile(chunk, "<stdin>", "single", dont_inherit=True)
                 exec(compiled, ns)
@@ -792,13 +795,26 @@ def split_statements(code):
     chunks = []
     last = 0
     for start, end in spans:
+        _comments(lines[last : start - 1], chunks)
         chunk = "".join(lines[start - 1 : end])
         chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
         last = end
     if error_line is None:
+        _comments(lines[last:], chunks)
         return chunks, None
     rest = "".join(line for line in lines[last:])
     return chunks, rest.lstrip("\n") or "\n"
+
+
+def _comments(lines, chunks):
+    """Comment lines between statements are shown as typed, each block as its own input."""
+    text = "".join(lines).strip("\n")
+    if text.strip():
+        chunks.append(text + "\n")
+
+
+def is_comment(chunk):
+    return all(not line.strip() or line.lstrip().startswith("#") for line in chunk.splitlines())
 
 
 def _last_line(node):

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import platforms
 from .interpreters import Registry, resolve_executable
-from .links import expectation_matches
+from .links import capture_meets
 from .model import Capture
 from .session import snippet_id
 
@@ -48,19 +48,11 @@ class Observed:
         capture = self.capture
         if capture is None:
             return "not run (layertrace_execute = 'never' and nothing cached)"
-        wanted = ", ".join(self.expect)
-        exc = capture.exception
-        if list(self.expect) == ["nothing"]:
-            if capture.outcome == "returned":
-                return ""
-            return f"expected no exception, got {got(capture)}"
-        if (
-            capture.outcome == "raised"
-            and exc is not None
-            and any(expectation_matches(name, exc) for name in self.expect)
-        ):
+        if capture_meets(self.expect, capture):
             return ""
-        return f"expected {wanted}, got {got(capture)}"
+        if list(self.expect) == ["nothing"]:
+            return f"expected no exception, got {got(capture)}"
+        return f"expected {', '.join(self.expect)}, got {got(capture)}"
 
 
 def got(capture: Capture) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .model import ExceptionInfo, Frame, PythonInfo
+from .model import Capture, ExceptionInfo, Frame, PythonInfo
 
 CPYTHON_SOURCE_URL = "https://github.com/python/cpython/blob/v{version}/Lib/{path}#L{lineno}"
 PYTHON_DOCS_URL = "https://docs.python.org/{version}/library/{page}.html#{anchor}"
@@ -209,3 +209,13 @@ def _at_least(version: str, minimum: tuple[int, int]) -> bool:
     if match is None:
         return True
     return (int(match.group(1)), int(match.group(2))) >= minimum
+
+
+def capture_meets(expected: tuple[str, ...] | list[str], capture: Capture) -> bool:
+    """Did this run do what ``:expect:`` says? A timeout or crash never does."""
+    if not expected:
+        return True
+    if capture.outcome not in ("raised", "returned"):
+        return False
+    exc = capture.exception if capture.outcome == "raised" else None
+    return expectations_met(tuple(expected), exc, capture.python.version)

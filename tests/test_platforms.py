@@ -148,7 +148,9 @@ def frozen_app(make_app, tmp_path, merged, builder):
     )
 
 
-@pytest.mark.xfail(reason="tabs markup changed (radiogroup); regex to be updated, issue 6", strict=False)
+@pytest.mark.xfail(
+    reason="tabs markup changed (radiogroup); regex to be updated, issue 6", strict=False
+)
 def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merged):
     app = frozen_app(make_app, tmp_path, merged, "html")
     app.build()
