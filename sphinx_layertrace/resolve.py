@@ -103,55 +103,33 @@ def _shown(plan: Planned, capture: Capture | None) -> Shown:
     return Shown(caption(capture), capture)
 
 
+#: outcome -> (warning subtype, message template); ``detail`` is already one line
+_FAILURES = {
+    "timeout": ("timeout", "snippet {detail}"),
+    "crashed": ("crash", "snippet {detail}"),
+    "error": ("setup", "{detail}"),
+}
+
+
 def _warn(node: Any, plan: Planned, item: Shown) -> str:
     """Emit the one warning a capture deserves; return the drift sentence for the page."""
-    location = (node.source, node.line)
+    subtype, message = _problem(node, plan, item.capture)
+    if subtype:
+        logger.warning(f"layertrace: {message}", location=node, type="layertrace", subtype=subtype)
+    return message if subtype == "drift" else ""
+
+
+def _problem(node: Any, plan: Planned, capture: Capture | None) -> tuple[str, str]:
+    """(subtype, one-line message) of what went wrong, or ("", "") when nothing did."""
     if plan.missing:
-        logger.warning(
-            f"layertrace: interpreter {plan.label!r} is missing ({plan.missing})",
-            location=node,
-            type="layertrace",
-            subtype="missing-interpreter",
-        )
-        return ""
-    capture = item.capture
+        return "missing-interpreter", f"interpreter {plan.label!r} is missing ({plan.missing})"
     if capture is None:
-        logger.warning(
-            "layertrace: no capture (layertrace_execute = 'never' and nothing cached)",
-            location=node,
-            type="layertrace",
-            subtype="not-run",
-        )
-        return ""
-    del location
-    if capture.outcome == "timeout":
-        logger.warning(
-            f"layertrace: snippet {capture.detail}",
-            location=node,
-            type="layertrace",
-            subtype="timeout",
-        )
-        return ""
-    if capture.outcome == "crashed":
-        logger.warning(
-            f"layertrace: snippet {capture.detail}",
-            location=node,
-            type="layertrace",
-            subtype="crash",
-        )
-        return ""
-    if capture.outcome == "error":
-        logger.warning(
-            f"layertrace: {capture.detail}", location=node, type="layertrace", subtype="setup"
-        )
-        return ""
-    expect = node.get("expect") or []
-    if not expect:
-        return ""
-    sentence = drift_sentence(expect, capture)
-    if sentence:
-        logger.warning(f"layertrace: {sentence}", location=node, type="layertrace", subtype="drift")
-    return sentence
+        return "not-run", "no capture (layertrace_execute = 'never' and nothing cached)"
+    if capture.outcome in _FAILURES:
+        subtype, template = _FAILURES[capture.outcome]
+        return subtype, template.format(detail=capture.detail)
+    sentence = drift_sentence(node.get("expect") or [], capture)
+    return ("drift", sentence) if sentence else ("", "")
 
 
 def drift_sentence(expect: list[str], capture: Capture) -> str:
