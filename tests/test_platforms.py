@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -148,47 +149,119 @@ def frozen_app(make_app, tmp_path, merged, builder):
     )
 
 
-@pytest.mark.xfail(
-    reason="tabs markup changed (radiogroup); regex to be updated, issue 6", strict=False
-)
+class Element:
+    """A parsed HTML element: enough of a DOM to find the tabs whatever attributes they carry."""
+
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Element | None = None):
+        self.tag, self.attrs, self.parent = tag, attrs, parent
+        self.children: list[Element | str] = []
+
+    @property
+    def classes(self) -> list[str]:
+        return (self.attrs.get("class") or "").split()
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def find_all(self, tag: str | None = None, cls: str | None = None) -> list[Element]:
+        found = []
+        for child in self.children:
+            if isinstance(child, str):
+                continue
+            if (tag is None or child.tag == tag) and (cls is None or cls in child.classes):
+                found.append(child)
+            found.extend(child.find_all(tag, cls))
+        return found
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+
+
+def parse_html(text: str) -> Element:
+    """The page as an :class:`Element` tree (html.parser; void elements never get children)."""
+
+    class Builder(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.root = self.current = Element("#document", {})
+
+        def handle_starttag(self, tag, attrs):
+            element = Element(tag, dict(attrs), self.current)
+            self.current.children.append(element)
+            if tag not in VOID:
+                self.current = element
+
+        def handle_startendtag(self, tag, attrs):
+            self.current.children.append(Element(tag, dict(attrs), self.current))
+
+        def handle_endtag(self, tag):
+            node = self.current
+            while node is not None and node.tag != tag:
+                node = node.parent
+            if node is not None and node.parent is not None:  # a stray end tag is ignored
+                self.current = node.parent
+
+        def handle_data(self, data):
+            self.current.children.append(data)
+
+    builder = Builder()
+    builder.feed(text)
+    builder.close()
+    return builder.root
+
+
+def tab_labels(tabs: Element) -> list[str]:
+    return [label.text() for label in tabs.find_all("label", "lt-tab-label")]
+
+
 def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merged):
     app = frozen_app(make_app, tmp_path, merged, "html")
     app.build()
     assert app.layertrace.executed == 0
     assert "WARNING" not in app._warning.getvalue(), app._warning.getvalue()
-    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
-    everywhere, only_darwin = re.findall(r"<div class=.lt-tabs.*?</div></div>", html, re.S)
+    page = parse_html((Path(app.outdir) / "index.html").read_text(encoding="utf-8"))
+    blocks = page.find_all("div", "layertrace")
+    assert len(blocks) == 2
+    everywhere, only_darwin = (block.find_all("div", "lt-tabs") for block in blocks)
+    assert len(everywhere) == len(only_darwin) == 1
+    everywhere, only_darwin = everywhere[0], only_darwin[0]
+    assert everywhere.attrs.get("role") == "radiogroup"
+    assert everywhere.attrs.get("aria-label")
 
-    labels = re.findall(r'<label class="lt-tab-label" for="[^"]+">([^<]+)</label>', everywhere)
+    labels = tab_labels(everywhere)
     assert [label.split(" ")[0] for label in labels] == ["Linux", "macOS", "Windows"]
     assert all("CPython 3.11.7" in label for label in labels)
-    for text in (
-        "[Errno 111] Connection refused",
-        "[Errno 61] Connection refused",
-        "[WinError 10061]",
+    panels = everywhere.find_all("div", "lt-panel")
+    assert len(panels) == 3
+    for panel, label, text in zip(
+        panels,
+        labels,
+        ("[Errno 111] Connection refused", "[Errno 61] Connection refused", "[WinError 10061]"),
+        strict=True,
     ):
-        assert text in everywhere
-    differs = re.findall(r'<p class="lt-differs">(.*?)</p>', html, re.S)[0]
-    assert re.search(r"Linux.*errno 111.*macOS.*errno 61.*Windows.*WinError 10061", differs), (
-        differs
-    )
+        assert panel.find_all("p", "lt-panel-title")[0].text() == label
+        (traceback,) = panel.find_all("pre", "lt-traceback")
+        assert text in traceback.text()
+    (differs,) = blocks[0].find_all("p", "lt-differs")
+    assert re.search(
+        r"Linux.*errno 111.*macOS.*errno 61.*Windows.*WinError 10061", differs.text()
+    ), differs.text()
 
     # tabs are real radio inputs with labels: focusable, arrow keys switch, no JavaScript
-    inputs = re.findall(r"<input ([^>]*)>", everywhere)
+    inputs = everywhere.find_all("input")
     assert len(inputs) == 3
-    names = {re.search(r'name="([^"]+)"', i).group(1) for i in inputs}
+    assert all(i.attrs.get("type") == "radio" for i in inputs)
+    names = {i.attrs["name"] for i in inputs}
     assert len(names) == 1
-    ids = [re.search(r'id="([^"]+)"', i).group(1) for i in inputs]
-    assert all('type="radio"' in i for i in inputs)
-    assert "checked" in inputs[0]
-    assert not any("checked" in i for i in inputs[1:])
-    assert re.findall(r'<label class="lt-tab-label" for="([^"]+)"', everywhere) == ids
-    assert "<script" not in everywhere
+    ids = [i.attrs["id"] for i in inputs]
+    assert "checked" in inputs[0].attrs
+    assert not any("checked" in i.attrs for i in inputs[1:])
+    assert [label.attrs["for"] for label in everywhere.find_all("label", "lt-tab-label")] == ids
+    assert not everywhere.find_all("script")
 
     # :platforms: darwin keeps the live tab and shows only macOS beside it
-    labels = re.findall(r'<label class="lt-tab-label" for="[^"]+">([^<]+)</label>', only_darwin)
-    assert [label.split(" ")[0] for label in labels] == ["Linux", "macOS"]
-    assert names.isdisjoint(re.findall(r'name="([^"]+)"', only_darwin))
+    assert [label.split(" ")[0] for label in tab_labels(only_darwin)] == ["Linux", "macOS"]
+    assert names.isdisjoint(i.attrs["name"] for i in only_darwin.find_all("input"))
 
 
 def test_frozen_platforms_one_after_another_in_text(make_app, tmp_path, merged):
@@ -230,7 +303,7 @@ def test_python_labels_give_one_capture_each(make_app, tmp_path, form):
     app.build()
     warnings = app._warning.getvalue()
     html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
-    labels = re.findall(r'<label class="lt-tab-label" for="[^"]+">([^<]+)</label>', html)
+    labels = tab_labels(parse_html(html))
     versions = [re.search(r"CPython (3\.\d+\.\d+)", label).group(1) for label in labels]
     assert [v.rsplit(".", 1)[0] for v in versions] == ["3.10", "3.13"]
     for version in versions:
