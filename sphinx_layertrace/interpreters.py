@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -17,6 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+from . import _worker
 
 WORKER = str(Path(__file__).with_name("_worker.py"))
 _VERSION_NAME = re.compile(r"^python(3\.\d+)$")
@@ -56,20 +57,16 @@ def current_label() -> str:
     return "{}.{}".format(*sys.version_info[:2])
 
 
+@cache
 def current() -> Interpreter:
-    """The interpreter running Sphinx, described without starting a process."""
-    libc = ""
-    if hasattr(os, "confstr"):
-        try:
-            libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
-        except (ValueError, OSError):
-            libc = ""
+    """The interpreter running Sphinx, described by the worker's own code without a process."""
+    info = _worker.interpreter_info()
     return Interpreter(
         label=current_label(),
         executable=sys.executable,
-        version=platform.python_version(),
-        implementation=platform.python_implementation(),
-        platform={"system": platform.system(), "machine": platform.machine(), "libc": libc},
+        version=info["python"]["version"],
+        implementation=info["python"]["implementation"],
+        platform=info["platform"],
     )
 
 
