@@ -203,30 +203,91 @@ def _stack(annotated: Annotated) -> nodes.bullet_list:
 
 
 def what_differs(shown: Sequence[Shown]) -> str:
-    """One line comparing captures: exception type, errno, WinError, frames, layers."""
-    parts: list[str] = []
-    captures = [(s.label, s.capture) for s in shown if s.capture is not None]
-    if len(captures) < 2:
-        return ""
+    """One line comparing the tabs: only what differs, and what they share said once.
 
-    def describe(cap: Capture) -> str:
+    Each capture is reduced to aspects (exception type or outcome, errno/WinError, number of
+    frames, layers crossed by the default map); an aspect with one value on every tab goes into
+    "Same on every tab", the others list each value with the tabs that have it. Tabs are named
+    as briefly as tells them apart: ``Linux`` when a value holds for every Linux tab, ``CPython
+    3.13.0`` when it holds for every tab of that version, else platform and version.
+    """
+    present = [s for s in shown if s.capture is not None]
+    tabs = [s.capture for s in present if s.capture is not None]
+    if len(tabs) < 2:
+        return ""
+    layer_map = LayerMap()
+
+    def aspects(cap: Capture) -> list[str | None]:
         exc = cap.exception
         if cap.outcome != "raised" or exc is None:
-            return cap.outcome
-        carrier = next((e for e in reversed(exc.walk()) if e.errno is not None), exc)
-        code = ""
-        if carrier.winerror is not None:
-            code = f" WinError {carrier.winerror}"
-        elif carrier.errno is not None:
-            code = f" errno {carrier.errno}" + (
+            outcome = {"returned": "no exception", "timeout": "timed out"}.get(cap.outcome)
+            return [outcome or cap.outcome, None, None, None]
+        chain = exc.walk()
+        carrier = next(
+            (e for e in reversed(chain) if e.errno is not None or e.winerror is not None), None
+        )
+        code = "no errno"
+        if carrier is not None and carrier.winerror is not None:
+            code = f"WinError {carrier.winerror}"
+        elif carrier is not None:
+            code = f"errno {carrier.errno}" + (
                 f" {carrier.errno_name}" if carrier.errno_name else ""
             )
-        frames = sum(len(e.frames) for e in exc.walk())
-        return f"{exc.type}{code}, {frames} frames"
+        frames = [f for e in chain for f in e.frames]
+        layers = " → ".join(layer_map.crossed(frames))
+        return [
+            exc.qualified,
+            code,
+            f"{len(frames)} frames",
+            f"layers {layers}" if layers else None,
+        ]
 
-    descriptions = [(label, describe(cap)) for label, cap in captures]
-    if len({d for _, d in descriptions}) == 1:
-        return f"Same result everywhere: {descriptions[0][1]}."
-    for label, text in descriptions:
-        parts.append(f"{label}: {text}")
-    return "What differs — " + "; ".join(parts) + "."
+    def platform_of(cap: Capture) -> str:
+        return cap.platform.pretty.split(" (")[0]
+
+    several_platforms = len({c.platform.key for c in tabs}) > 1
+    several_pythons = len({c.python.pretty for c in tabs}) > 1
+
+    def tab_name(cap: Capture) -> str:
+        parts = [platform_of(cap)] if several_platforms else []
+        if several_pythons or not parts:
+            parts.append(cap.python.pretty)
+        return " · ".join(parts)
+
+    names = [tab_name(cap) for cap in tabs]
+    if len(set(names)) < len(names):  # same platform and version twice: the tab labels tell
+        names = [s.label for s in present]
+
+    def who(members: list[int]) -> str:
+        chosen = set(members)
+        for key, name in (
+            (lambda c: c.platform.key, platform_of),
+            (lambda c: c.python.pretty, lambda c: c.python.pretty),
+        ):
+            keys = {key(tabs[i]) for i in chosen}
+            if {i for i, c in enumerate(tabs) if key(c) in keys} == chosen:
+                return ", ".join(dict.fromkeys(name(tabs[i]) for i in members))
+        return ", ".join(dict.fromkeys(names[i] for i in members))
+
+    table = [aspects(cap) for cap in tabs]
+    same: list[str] = []
+    differ: list[str] = []
+    for column in zip(*table, strict=True):
+        values = [v for v in column if v is not None]
+        if not values:
+            continue
+        groups: dict[str, list[int]] = {}
+        for i, value in enumerate(column):
+            if value is not None:
+                groups.setdefault(value, []).append(i)
+        if len(groups) == 1:
+            if len(values) == len(column):
+                same.append(values[0])
+            continue
+        differ.append(" · ".join(f"{value} ({who(members)})" for value, members in groups.items()))
+    if not differ:
+        return f"Same result everywhere: {', '.join(same)}."
+    line = "What differs: " + "; ".join(differ) + "."
+    if same:
+        line += f" Same on every tab: {', '.join(same)}."
+    return line

@@ -6,6 +6,7 @@ The macOS and Windows captures are the hand-written fixtures in tests/fixtures/c
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import os
@@ -18,7 +19,7 @@ import pytest
 
 from sphinx_layertrace import collect, platforms
 from sphinx_layertrace.model import Capture, Platform, PythonInfo
-from sphinx_layertrace.render import Shown
+from sphinx_layertrace.render import Shown, caption, what_differs
 from sphinx_layertrace.session import snippet_id
 
 ROOTS = Path(__file__).parent / "roots"
@@ -114,6 +115,52 @@ def test_platforms_filter_and_live_first():
     live = Shown("live", here.replace(stdout="live"))
     shown = platforms.beside([live], ["3.12"], [here, darwin, win], ["win32"])
     assert [s.capture for s in shown] == [live.capture, win]
+
+
+# -- the "what differs" line ----------------------------------------------------------------------
+
+
+def shown(*captures: Capture) -> list[Shown]:
+    return [Shown(caption(c), c) for c in captures]
+
+
+def test_what_differs_lists_only_what_differs():
+    linux, darwin, win = fixture("linux"), fixture("darwin"), fixture("win32")
+    assert what_differs(shown(linux)) == ""
+    assert what_differs(shown(linux, darwin, win)) == (
+        "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS) · "
+        "WinError 10061 (Windows). Same on every tab: ConnectionRefusedError, 6 frames, "
+        "layers user → application → transport."
+    )
+    assert what_differs(shown(linux, linux)).startswith(
+        "Same result everywhere: ConnectionRefusedError, errno 111 ECONNREFUSED, 6 frames"
+    )
+
+
+def test_what_differs_names_a_whole_platform_or_version_briefly():
+    linux, darwin = fixture("linux"), fixture("darwin")
+    exc = linux.exception
+    old = linux.replace(
+        python=PythonInfo(implementation="CPython", version="3.8.18", label="3.8"),
+        exception=dataclasses.replace(exc, frames=exc.frames[:5]),
+    )
+    new = linux.replace(python=PythonInfo(implementation="CPython", version="3.13.0", label="3.13"))
+    # errno holds for every Linux tab; the frame count for every tab of a version
+    assert what_differs(shown(linux, old, new, darwin)) == (
+        "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS); "
+        "6 frames (CPython 3.11.7, CPython 3.13.0) · 5 frames (CPython 3.8.18). "
+        "Same on every tab: ConnectionRefusedError, layers user → application → transport."
+    )
+    # one platform: tabs are named by version only
+    assert what_differs(shown(linux, old)).startswith(
+        "What differs: 6 frames (CPython 3.11.7) · 5 frames (CPython 3.8.18). Same on every tab: "
+    )
+    # a tab that raised nothing has no errno or frames to compare; equal names fall back to labels
+    quiet = linux.replace(outcome="returned", exception=None)
+    tabs = [Shown("first", linux), Shown("second", quiet)]
+    assert what_differs(tabs) == (
+        "What differs: ConnectionRefusedError (first) · no exception (second)."
+    )
 
 
 # -- capture -> merge -> build, nothing executed --------------------------------------------------
@@ -243,9 +290,11 @@ def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merge
         (traceback,) = panel.find_all("pre", "lt-traceback")
         assert text in traceback.text()
     (differs,) = blocks[0].find_all("p", "lt-differs")
-    assert re.search(
-        r"Linux.*errno 111.*macOS.*errno 61.*Windows.*WinError 10061", differs.text()
-    ), differs.text()
+    assert differs.text() == (
+        "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS) · "
+        "WinError 10061 (Windows). Same on every tab: ConnectionRefusedError, 6 frames, "
+        "layers user → application → transport."
+    )
 
     # tabs are real radio inputs with labels: focusable, arrow keys switch, no JavaScript
     inputs = everywhere.find_all("input")
