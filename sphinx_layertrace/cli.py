@@ -168,6 +168,12 @@ def add_capture_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
     p.add_argument(
+        "--clean",
+        action="store_true",
+        help="also delete this platform's capture files in DIR whose snippet no longer exists "
+        "in SRCDIR (other platforms' files are left alone)",
+    )
+    p.add_argument(
         "--execute",
         choices=("auto", "always"),
         default="auto",
@@ -186,9 +192,19 @@ def cmd_capture(args: argparse.Namespace) -> int:
     for item in collected.observed:
         if item.missing:
             print(f"{item.location}: {item.missing}", file=sys.stderr)
+    removed = []
+    if args.clean:
+        from .platforms import stale, this_platform_key
+
+        snippets = {item.snippet for item in collected.observed}
+        for path in stale(args.output, snippets, this_platform_key()):
+            path.unlink()
+            removed.append(path)
+            print(f"sphinx-layertrace capture: removed {path} (its snippet is gone)")
     print(
         f"sphinx-layertrace capture: {len(written)} capture files in {args.output} "
-        f"({collected.executed} run, {collected.from_cache} from the cache)"
+        f"({collected.executed} run, {collected.from_cache} from the cache"
+        + (f", {len(removed)} stale removed)" if args.clean else ")")
     )
     return EXIT_OK
 

@@ -9,6 +9,7 @@ indent, a final newline, and no run-to-run noise (the duration).
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,28 @@ def short_version(capture: Capture) -> str:
 def file_name(ident: str, capture: Capture) -> str:
     """Stable name of one capture file: the snippet, the platform, the interpreter's X.Y."""
     return f"{ident}.{capture.platform.key}-py{short_version(capture)}.json"
+
+
+#: ``<snippet_id>.<platform>-py<X.Y>.json``, as :func:`file_name` writes them.
+FILE_NAME = re.compile(r"^(?P<ident>[^.]+)\.(?P<platform>[^.]+)-py(?P<version>\d+\.\d+)\.json$")
+
+
+def stale(directory: str | os.PathLike, snippets: Iterable[str], platform: str) -> list[Path]:
+    """Capture files of ``platform`` in ``directory`` whose snippet is not in ``snippets``.
+
+    Only files named like :func:`file_name` are considered, and only this platform's: the other
+    platforms' files came from other machines and are theirs to refresh.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        return []
+    keep = set(snippets)
+    found = []
+    for path in sorted(root.glob("*.json")):
+        match = FILE_NAME.match(path.name)
+        if match and match["platform"] == platform and match["ident"] not in keep:
+            found.append(path)
+    return found
 
 
 def dumps(capture: Capture) -> str:

@@ -88,3 +88,37 @@ def test_capture_with_an_unknown_interpreter_is_a_usage_error(tree, capsys):
     assert err.startswith("sphinx-layertrace capture:")
     assert "9.9" in err
     assert "Traceback" not in err
+
+
+def test_capture_clean_drops_this_platforms_files_of_removed_snippets(tree, capsys):
+    assert main(["capture", "seed", "-o", "set"]) == 0
+    key = f"{platforms.this_platform_key()}-py{current_label()}"
+    kept, dropped = f"{SEED_ID}.{key}.json", f"{EMPTY_HOST_ID}.{key}.json"
+    assert {kept, dropped} <= {p.name for p in (tree / "set").iterdir()}
+    # another platform's file for the removed snippet, and a file not named by capture
+    other = "win32" if platforms.this_platform_key() != "win32" else "linux"
+    elsewhere = tree / "set" / f"{EMPTY_HOST_ID}.{other}-py3.11.json"
+    elsewhere.write_text("{}", encoding="utf-8")
+    (tree / "set" / "notes.json").write_text("{}", encoding="utf-8")
+
+    # the empty-host snippet is deleted from the docs
+    index = tree / "seed" / "index.rst"
+    text = index.read_text(encoding="utf-8")
+    start = text.index("smtplib.SMTP('', port=66000)")
+    block = text.rfind(".. layertrace::", 0, start)
+    end = text.find("\n\n", start)
+    index.write_text(text[:block] + text[end:], encoding="utf-8")
+
+    # without --clean nothing is deleted
+    assert main(["capture", "seed", "-o", "set"]) == 0
+    assert (tree / "set" / dropped).exists()
+    capsys.readouterr()
+    assert main(["capture", "seed", "-o", "set", "--clean"]) == 0
+    out = capsys.readouterr().out
+    assert dropped in out
+    assert "1 stale removed" in out
+    names = {p.name for p in (tree / "set").iterdir()}
+    assert kept in names
+    assert dropped not in names
+    assert elsewhere.name in names  # another machine's capture: not ours to remove
+    assert "notes.json" in names
