@@ -127,10 +127,13 @@ def merge(sources: Sequence[str | os.PathLike], out: str | os.PathLike) -> Merge
 
 def wanted(capture: Capture, filters: Iterable[str]) -> bool:
     """``:platforms:`` filter: ``linux``/``darwin``/``win32``, ``macos``/``windows``, a Python
-    ``X.Y``, or both as ``darwin-py3.12``. No filter shows everything."""
+    ``X.Y``, or both as ``darwin-py3.12``. No filter shows everything; ``none`` shows nothing
+    (the page keeps to the live capture, for prose about the build machine's own output)."""
     filters = [f.strip().lower() for f in filters if f.strip()]
     if not filters:
         return True
+    if filters == ["none"]:
+        return False
     key = capture.platform.key
     version = short_version(capture)
     names = {

@@ -99,6 +99,7 @@ def test_platforms_filter_and_live_first():
     assert platforms.wanted(win, ["win32-py3.11"])
     assert not platforms.wanted(win, ["win32-py3.12", "darwin-py3.10"])
     assert platforms.wanted(linux, ["3.12"])
+    assert not any(platforms.wanted(c, ["none"]) for c in (linux, darwin, win))
     # a frozen capture of this machine's platform and label fills a live slot that was not run
     here = Capture(
         "x",
@@ -115,6 +116,11 @@ def test_platforms_filter_and_live_first():
     live = Shown("live", here.replace(stdout="live"))
     shown = platforms.beside([live], ["3.12"], [here, darwin, win], ["win32"])
     assert [s.capture for s in shown] == [live.capture, win]
+    # :platforms: none keeps to the live capture (a stand-in for a live one not run still counts)
+    shown = platforms.beside([live], ["3.12"], [here, darwin, win], ["none"])
+    assert [s.capture for s in shown] == [live.capture]
+    shown = platforms.beside([Shown("3.12", None, "not run")], ["3.12"], [here, darwin], ["none"])
+    assert [s.capture for s in shown] == [here]
 
 
 # -- the "what differs" line ----------------------------------------------------------------------
