@@ -6,15 +6,17 @@ The reference page in the docs is generated from :data:`OPTIONS`, so it cannot d
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sphinx.errors import ConfigError
+from sphinx.util import logging
 
 from .layers import LAYERS
 
+logger = logging.getLogger(__name__)
 DEFAULT_ERRNO_URL = "https://docs.python.org/3/library/errno.html#errno.{name}"
 EXECUTE_MODES = ("auto", "always", "never")
 
@@ -166,11 +168,35 @@ def register(app: Any) -> None:
 
 
 def validate(app: Any, config: Any) -> None:
-    """``config-inited``: one clear error per bad value, naming the value."""
+    """``config-inited``: one clear error per bad value, naming it; the build goes on.
+
+    A bad value is replaced by its default, so one typo in ``conf.py`` costs a line in the log,
+    not the whole build (``-W`` still turns it into a failure).
+    """
     for option in OPTIONS:
-        problem = option.check(getattr(config, option.name))
+        value = getattr(config, option.name)
+        problem = option.check(value)
         if problem:
-            raise ConfigError(f"{option.name} {problem} (got {getattr(config, option.name)!r})")
+            logger.error(
+                f"{option.name} {problem} (got {value!r}); using the default {option.default!r}",
+                location=_where(app.confdir, option.name),
+                type="layertrace",
+                subtype="config",
+            )
+            config[option.name] = option.default
+
+
+def _where(confdir: Any, name: str) -> str:
+    """``conf.py:LINE`` of the assignment, so the error points where the author must look."""
+    path = Path(confdir or ".", "conf.py")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return f"{path}:0"
+    pattern = re.compile(rf"^\s*{re.escape(name)}\s*[=\[]")
+    # the last assignment is the one Python kept
+    line = max((n for n, text in enumerate(lines, 1) if pattern.match(text)), default=0)
+    return f"{path}:{line}"
 
 
 def cache_dir(config: Any, confdir: str | os.PathLike) -> Path:

@@ -1,0 +1,210 @@
+"""Bad input, secrets and the smaller options: each is one clear message, and the build goes on.
+
+Builds run as real ``sphinx-build`` processes, as an author would run them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SENTINEL = "s3ntinel-Value-4f9a"
+
+
+def build(tmp_path: Path, index: str, conf: str = "", builder: str = "html", env=None):
+    """Write a one-page project and build it; return (exit code, stderr, output dir)."""
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "conf.py").write_text(
+        'extensions = ["sphinx_layertrace"]\n'
+        "layertrace_timeout = 5\n"
+        f"layertrace_cache_dir = {str(tmp_path / 'cache')!r}\n" + textwrap.dedent(conf),
+        encoding="utf-8",
+    )
+    (src / "index.rst").write_text(textwrap.dedent(index), encoding="utf-8")
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-q", "-b", builder, str(src), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    return done.returncode, done.stderr, out
+
+
+@pytest.mark.parametrize(
+    ("setting", "names"),
+    [
+        ("layertrace_timeout = -1", "layertrace_timeout must be a positive number"),
+        ("layertrace_timeout = 'soon'", "layertrace_timeout must be a positive number"),
+        ("layertrace_execute = 'sometimes'", "layertrace_execute must be one of auto"),
+        ("layertrace_layers = {'requests': 'network'}", "layertrace_layers entry 'requests'"),
+        ("layertrace_errno_url = 'https://example.org/'", "must be a URL template"),
+        ("layertrace_env = {'A': 1}", "layertrace_env entry 'A'"),
+        ("layertrace_max_output = 10", "layertrace_max_output must be a number of bytes"),
+        ("layertrace_interpreters = ['3.12']", "layertrace_interpreters must be a dict"),
+        ("layertrace_source_links = 'yes'", "layertrace_source_links must be True or False"),
+    ],
+)
+def test_a_bad_config_value_is_one_clear_error(tmp_path, setting, names):
+    index = "Title\n=====\n\n.. layertrace::\n\n   1 / 0\n"
+    code, stderr, out = build(tmp_path, index, conf=setting)
+    errors = [line for line in stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, stderr
+    assert re.search(r"conf\.py:4: ERROR: .*using the default .*\[layertrace\.config\]", errors[0])
+    assert names in errors[0], stderr
+    assert code == 0  # the build went on with the default ...
+    assert "ZeroDivisionError" in (out / "index.html").read_text("utf-8")  # ... and ran
+
+
+def test_bad_directive_options_warn_at_their_line_and_the_build_goes_on(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. layertrace::
+           :style: sideways
+
+           1 / 0
+
+        .. layertrace::
+           :timeout: -3
+
+           1 / 0
+
+        .. layertrace::
+           :expect: not-a-name!
+
+           1 / 0
+
+        .. layertrace::
+
+        .. layertrace::
+           :expect: ZeroDivisionError
+
+           1 / 0
+        """
+    code, stderr, out = build(tmp_path, index)
+    assert code == 0, stderr
+    lines = [line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert len(lines) == 4, stderr
+    for line, where in zip(lines, (4, 9, 14, 19), strict=True):
+        assert re.search(rf"index\.rst:{where}: ", line), line
+    assert "Traceback" not in stderr
+    assert "ZeroDivisionError: division by zero" in (out / "index.html").read_text("utf-8")
+
+
+def test_no_secret_of_the_build_environment_reaches_any_artifact(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. layertrace::
+
+           import os
+           print(os.environ)
+           print(open("/proc/%d/environ" % os.getppid(), "rb").read())
+           raise RuntimeError(os.environ.get("MY_API_TOKEN", "hidden"))
+        """
+    code, stderr, out = build(tmp_path, index, env={"MY_API_TOKEN": SENTINEL})
+    assert code == 0, stderr
+    assert SENTINEL not in stderr
+    for root in (out, tmp_path / "cache"):
+        for path in root.rglob("*"):
+            if path.is_file():
+                assert SENTINEL.encode() not in path.read_bytes(), path
+
+
+def test_env_class_and_source_links_options(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. layertrace::
+           :class: wide
+
+           import os, smtplib
+           print(os.environ["GREETING"])
+           smtplib.SMTP("127.0.0.1", 9)
+        """
+    conf = "layertrace_env = {'GREETING': 'hello from conf.py'}\nlayertrace_source_links = False\n"
+    code, stderr, out = build(tmp_path, index, conf=conf)
+    assert code == 0, stderr
+    html = (out / "index.html").read_text("utf-8")
+    assert "hello from conf.py" in html
+    assert re.search(r'<div class="layertrace[^"]*\bwide\b', html)
+    assert "github.com/python/cpython" not in html
+    assert 'data-layer="application"' in html
+
+
+def test_errno_links_use_the_projects_intersphinx_inventory(tmp_path):
+    """With a ``python`` intersphinx mapping the errno link is its target (no fetching here)."""
+    inventory_src = tmp_path / "pydocs"
+    inventory_src.mkdir()
+    (inventory_src / "conf.py").write_text("", encoding="utf-8")
+    (inventory_src / "index.rst").write_text(
+        ".. py:module:: errno\n\n.. py:data:: ECONNREFUSED\n\n   Connection refused.\n",
+        encoding="utf-8",
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-q",
+            "-b",
+            "html",
+            str(inventory_src),
+            str(tmp_path / "inv"),
+        ],
+        check=True,
+        timeout=120,
+    )
+    conf = f"""\
+        extensions.append("sphinx.ext.intersphinx")
+        intersphinx_mapping = {{
+            "python": ("https://python.example/3", {str(tmp_path / "inv" / "objects.inv")!r}),
+        }}
+        """
+    index = (
+        "Title\n=====\n\n.. layertrace::\n\n"
+        "   import socket\n   socket.create_connection(('127.0.0.1', 9))\n"
+    )
+    code, stderr, out = build(tmp_path, index, conf=conf)
+    assert code == 0, stderr
+    html = (out / "index.html").read_text("utf-8")
+    assert "https://python.example/3/index.html#errno.ECONNREFUSED" in html
+    assert "docs.python.org/3/library/errno.html" not in html
+
+
+def test_build_machine_tags_select_platform_prose(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. only:: layertrace_linux
+
+           Linux prose.
+
+        .. only:: layertrace_win32
+
+           Windows prose.
+
+        .. only:: layertrace_py{}_{}
+
+           This Python.
+        """.format(*sys.version_info[:2])
+    code, stderr, out = build(tmp_path, index)
+    assert code == 0, stderr
+    text = (out / "index.html").read_text("utf-8")
+    assert ("Linux prose." in text) == sys.platform.startswith("linux")
+    assert "Windows prose." not in text
+    assert "This Python." in text
