@@ -71,16 +71,24 @@ def _cpythons() -> list[tuple[tuple[int, int], str]]:
     return sorted(found.items())
 
 
-# reference/directive shows `:python: oldest, newest`. Both labels always exist: on a machine with
-# one Python they name the same interpreter.
+# reference/directive shows `:python: oldest, newest`, tutorial/platforms adds `build` (the Python
+# running Sphinx, whatever its version). All three always exist: on a machine with one Python they
+# name the same interpreter.
 _found = _cpythons() or [((sys.version_info[0], sys.version_info[1]), sys.executable)]
-layertrace_interpreters = {"oldest": _found[0][1], "newest": _found[-1][1]}
+layertrace_interpreters = {
+    "build": sys.executable,
+    "oldest": _found[0][1],
+    "newest": _found[-1][1],
+}
 
 # Set LAYERTRACE_EXECUTE=never on hosts that must not run code (see guides/hosting): the build then
 # uses the capture cache and frozen captures only.
 layertrace_execute = os.environ.get("LAYERTRACE_EXECUTE", "auto")
 
-# Frozen captures from the CI matrix (guides/platform-pages), when a merged set is present.
+# Frozen captures from other platforms (guides/platform-pages), when the directory is present.
+# The committed set holds hand-written macOS and Windows captures of the seed until the CI matrix
+# replaces them (_captures/README.txt, tutorial/platforms). Pages whose prose is about this build
+# machine's own traceback keep their seed block to the live capture with `:platforms: none`.
 _captures = HERE / "_captures"
 layertrace_captures = str(_captures) if _captures.is_dir() else None
 
