@@ -7,6 +7,7 @@ are JSON-like primitives so doctrees pickle and snapshot cleanly.
 
 from __future__ import annotations
 
+import weakref
 from html import escape
 from typing import Any
 
@@ -24,6 +25,18 @@ class layertrace_block(nodes.container):
 class lt_traceback(nodes.literal_block):
     """The traceback text. Children hold the plain annotated text for every other builder;
     ``segments`` holds the frames with their layers and links for HTML."""
+
+
+class lt_session(nodes.literal_block):
+    """The code as typed (a ``>>>`` session or the script). HTML highlights it with one lexer
+    per language for the whole build; every other builder highlights it like any code block."""
+
+
+class lt_details(nodes.container):
+    """The kernel note, the layer stack and the caption of one capture, as JSON-like
+    attributes (``kernel``, ``stack``, ``caption``). The HTML visitor writes them directly;
+    children, when present, are the same content as ordinary nodes for every other builder.
+    Marked ``no-search``: the words repeat the traceback and would only bloat the index."""
 
 
 class lt_tabs(nodes.container):
@@ -101,6 +114,104 @@ def _kernel_html(segment: dict[str, str]) -> str:
     )
 
 
+def _literal_html(self: Any, text: str) -> str:
+    """What docutils' HTML writer makes of a ``literal`` node holding ``text``."""
+    out = ['<code class="docutils literal notranslate">']
+    for token in self.words_and_spaces.findall(self.encode(text)):
+        if token.strip():
+            out.append(f'<span class="pre">{token}</span>')
+        elif token in {" ", "\n"}:
+            out.append(token)
+        else:
+            out.append("&#160;" * (len(token) - 1) + " ")
+    out.append("</code>")
+    return "".join(out)
+
+
+def visit_details_html(self: Any, node: lt_details) -> None:
+    """Kernel note, layer stack and caption in the markup the standard nodes would give."""
+    out = []
+    encode = self.encode
+    kernel = node.get("kernel")
+    if kernel:
+        out.append(
+            f'<p class="lt-kernel-note">{encode(kernel["who"])} was asked '
+            f"{_literal_html(self, kernel['call'])} "
+            f'(<a class="reference external" href="{encode(kernel["url"])}">'
+            f"{encode(kernel['manual'])}</a>) and answered {encode(kernel['result'])}.</p>\n"
+        )
+    stack = node.get("stack")
+    if stack:
+        out.append('<ul class="lt-stack simple">\n')
+        for layer, calls in stack:
+            out.append(
+                f'<li class="lt-stack-{encode(layer)}"><p>'
+                f'<span class="lt-stack-layer">{encode(layer)}</span>: '
+                f"{_literal_html(self, calls)}</p></li>\n"
+            )
+        out.append("</ul>\n")
+    out.append(f'<p class="lt-meta">{encode(node.get("caption", ""))}</p>\n')
+    self.body.append("".join(out))
+    raise nodes.SkipNode
+
+
+#: One lexer per language for the build (Sphinx makes a new console lexer per block).
+_LEXERS: dict[tuple[str, Any], Any] = {}
+#: One formatter per highlighter (Sphinx makes one per block); formatting keeps no state.
+_FORMATTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _lexer(lang: str) -> Any:
+    """The lexer Sphinx would build for ``lang`` (honouring ``app.add_lexer``), made once."""
+    from sphinx import highlighting
+
+    if lang in highlighting.lexers:
+        return highlighting.lexers[lang]
+    factory = highlighting.lexer_classes.get(lang)
+    key = (lang, factory)
+    lexer = _LEXERS.get(key)
+    if lexer is None:
+        if factory is None:
+            from pygments.lexers import get_lexer_by_name
+
+            lexer = get_lexer_by_name(lang)
+        else:
+            lexer = factory()
+        lexer.add_filter("raiseonerror")  # as Sphinx does: an error falls back to its path
+        _LEXERS[key] = lexer
+    return lexer
+
+
+def visit_session_html(self: Any, node: lt_session) -> None:
+    """Highlight like Sphinx's ``visit_literal_block`` does, with a lexer made once."""
+    from pygments import highlight
+    from pygments.filters import ErrorToken
+
+    source = node.rawsource
+    lang = node.get("language", "default")
+    if lang in {"python", "py", "default"}:
+        lang = "pycon" if source.startswith(">>>") else "python"
+    highlighter = self.highlighter
+    if (
+        lang not in {"pycon", "python"}
+        or self.config.highlight_options.get(lang)
+        or getattr(highlighter, "dest", "html") != "html"
+    ):
+        self.visit_literal_block(node)  # anything unusual: Sphinx's own path
+        return
+    formatter = _FORMATTERS.get(highlighter)
+    if formatter is None:
+        formatter = _FORMATTERS[highlighter] = highlighter.get_formatter(linenos=False)
+    try:
+        highlighted = highlight(source, _lexer(lang), formatter)
+    except ErrorToken:
+        self.visit_literal_block(node)  # Sphinx retries in relaxed mode and warns
+        return
+    starttag = self.starttag(node, "div", suffix="", CLASS=f"highlight-{lang} notranslate")
+    self.body.append(starttag + highlighted + "</div>\n")
+    raise nodes.SkipNode
+
+
 def visit_tabs_html(self: Any, node: lt_tabs) -> None:
     self.body.append(
         self.starttag(node, "div", CLASS="lt-tabs", role="radiogroup", **{"aria-label": "Captures"})
@@ -137,5 +248,7 @@ def register(app: Any) -> None:
     app.add_node(layertrace_pending, **everywhere)
     app.add_node(layertrace_block, html=(visit_block_html, depart_block_html))
     app.add_node(lt_traceback, html=(visit_traceback_html, None))
+    app.add_node(lt_session, html=(visit_session_html, None))
+    app.add_node(lt_details, html=(visit_details_html, None))
     app.add_node(lt_tabs, html=(visit_tabs_html, depart_tabs_html))
     app.add_node(lt_panel, html=(visit_panel_html, depart_panel_html))

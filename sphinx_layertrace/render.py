@@ -14,7 +14,7 @@ from docutils import nodes
 from .annotate import Annotated, annotate, plain_text
 from .layers import LayerMap
 from .model import Capture, Step
-from .nodes import layertrace_block, lt_panel, lt_tabs, lt_traceback
+from .nodes import layertrace_block, lt_details, lt_panel, lt_session, lt_tabs, lt_traceback
 
 #: Finds a better URL for an errno name (intersphinx), or None to keep the template's.
 ErrnoResolver = Callable[[str], str | None]
@@ -29,6 +29,9 @@ class RenderOptions:
     expect: tuple[str, ...] = ()
     drift: str = ""  # one sentence when the outcome differs from :expect:
     resolve_errno: ErrnoResolver | None = None
+    # Ordinary nodes under the kernel note, layer stack and caption, for builders other than
+    # HTML (whose visitor writes them from the node's attributes and never reads children).
+    fallback: bool = True
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,7 @@ def _panel_body(item: Shown, options: RenderOptions) -> list[nodes.Node]:
         out.append(nodes.paragraph("", options.drift, classes=["lt-drift", "lt-note"]))
     out.append(_outcome_line(capture))
     out.extend(_explanations(annotated, options))
-    if annotated.stack:
-        out.append(_stack(annotated))
-    out.append(nodes.paragraph("", caption(capture), classes=["lt-meta"]))
+    out.append(_details(annotated, capture, options.fallback))
     return out
 
 
@@ -97,7 +98,7 @@ def _session(capture: Capture) -> nodes.literal_block:
         out = text
         if capture.stdout:
             out += capture.stdout
-        block = nodes.literal_block(out, out, language="python", classes=["lt-code"])
+        block = lt_session(out, out, classes=["lt-code"])
         block["language"] = "python"
         return block
     lines: list[str] = []
@@ -110,7 +111,7 @@ def _session(capture: Capture) -> nodes.literal_block:
     if capture.truncated:
         lines.append("[… output cut at the layertrace_max_output limit]\n")
     text = "".join(lines)
-    block = nodes.literal_block(text, text, classes=["lt-code"])
+    block = lt_session(text, text, classes=["lt-code"])
     block["language"] = "pycon"
     return block
 
@@ -132,7 +133,8 @@ def _without_traceback(output: str, capture: Capture) -> str:
 def _traceback(annotated: Annotated) -> lt_traceback:
     text = plain_text(annotated)
     # rawsource differs from the text, so Sphinx treats it as parsed-literal (no re-highlighting)
-    node = lt_traceback("layertrace traceback", text, classes=["lt-traceback"])
+    # no-search: the search index keeps the outcome and errno lines, not every frame's words
+    node = lt_traceback("layertrace traceback", text, classes=["lt-traceback", "no-search"])
     node["segments"] = [segment.to_dict() for segment in annotated.segments]
     node["language"] = "none"
     return node
@@ -176,30 +178,55 @@ def _explanations(annotated: Annotated, options: RenderOptions) -> list[nodes.No
         )
         para += nodes.Text(f" ({label} {item.number}): {item.description}")
         out.append(para)
-    kernel = annotated.kernel
-    if kernel is not None:
-        para = nodes.paragraph(classes=["lt-kernel-note"])
-        who = {"libc": "The C library", "openssl": "OpenSSL", "winsock": "WinSock"}
-        para += nodes.Text(f"{who.get(kernel.kind, 'The kernel')} was asked ")
-        para += nodes.literal(kernel.call, kernel.call)
-        para += nodes.Text(" (")
-        para += nodes.reference("", kernel.manual, refuri=kernel.url)
-        para += nodes.Text(f") and answered {kernel.result}.")
-        out.append(para)
     return out
 
 
-def _stack(annotated: Annotated) -> nodes.bullet_list:
-    stack = nodes.bullet_list(classes=["lt-stack"])
-    for entry in annotated.stack:
-        item = nodes.list_item(classes=[f"lt-stack-{entry.layer}"])
-        para = nodes.paragraph()
-        para += nodes.inline("", entry.layer, classes=["lt-stack-layer"])
-        para += nodes.Text(": ")
-        para += nodes.literal("", " → ".join(entry.calls))
-        item += para
-        stack += item
-    return stack
+_WHO = {"libc": "The C library", "openssl": "OpenSSL", "winsock": "WinSock"}
+
+
+def _details(annotated: Annotated, capture: Capture, fallback: bool) -> lt_details:
+    """Kernel note, layer stack and caption: one node, attributes for HTML, nodes for others."""
+    node = lt_details(classes=["lt-details", "no-search"])
+    kernel = annotated.kernel
+    if kernel is not None:
+        node["kernel"] = {
+            "who": _WHO.get(kernel.kind, "The kernel"),
+            "call": kernel.call,
+            "manual": kernel.manual,
+            "url": kernel.url,
+            "result": kernel.result,
+        }
+    node["stack"] = [[entry.layer, " → ".join(entry.calls)] for entry in annotated.stack]
+    node["caption"] = caption(capture)
+    if fallback:
+        node.extend(_details_nodes(node))
+    return node
+
+
+def _details_nodes(details: lt_details) -> list[nodes.Node]:
+    out: list[nodes.Node] = []
+    kernel = details.get("kernel")
+    if kernel:
+        para = nodes.paragraph(classes=["lt-kernel-note"])
+        para += nodes.Text(f"{kernel['who']} was asked ")
+        para += nodes.literal(kernel["call"], kernel["call"])
+        para += nodes.Text(" (")
+        para += nodes.reference("", kernel["manual"], refuri=kernel["url"])
+        para += nodes.Text(f") and answered {kernel['result']}.")
+        out.append(para)
+    if details["stack"]:
+        stack = nodes.bullet_list(classes=["lt-stack"])
+        for layer, calls in details["stack"]:
+            item = nodes.list_item(classes=[f"lt-stack-{layer}"])
+            para = nodes.paragraph()
+            para += nodes.inline("", layer, classes=["lt-stack-layer"])
+            para += nodes.Text(": ")
+            para += nodes.literal("", calls)
+            item += para
+            stack += item
+        out.append(stack)
+    out.append(nodes.paragraph("", details["caption"], classes=["lt-meta"]))
+    return out
 
 
 def what_differs(shown: Sequence[Shown]) -> str:

@@ -29,6 +29,7 @@ def resolve_doctree(app: Any, doctree: nodes.document, docname: str) -> None:
     if session is None or not pending:
         return
     resolver = Resolver(app.config, app.env, docname, session)
+    resolver.fallback = app.builder.format != "html"  # HTML writes details from attributes
     for index, node in enumerate(pending):
         node.replace_self(resolver.render(node, index))
 
@@ -42,6 +43,7 @@ class Resolver:
         self.docname = docname
         self.session = session
         self.layers = LayerMap.build(config.layertrace_layers)
+        self.fallback = True
 
     def render(self, node: Any, index: int) -> nodes.Node:
         return self._render(self.session, self.layers, node, index)
@@ -71,6 +73,7 @@ class Resolver:
             expect=tuple(node["expect"]),
             drift=drift,
             resolve_errno=self._intersphinx_errno,
+            fallback=self.fallback,
         )
         group = f"lt-{self.docname}-{index}".replace("/", "-")
         block = build(shown, options, group=group, classes=node.get("classes", []))
@@ -82,6 +85,8 @@ class Resolver:
 
     def _intersphinx_errno(self, name: str) -> str | None:
         """The errno page from the project's intersphinx inventory, if it has one."""
+        if not hasattr(self.env, "intersphinx_inventory"):
+            return None  # before the import: loading intersphinx costs ~0.1 s when unused
         try:
             from sphinx.ext.intersphinx import InventoryAdapter
         except ImportError:  # pragma: no cover
