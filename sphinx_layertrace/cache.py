@@ -59,6 +59,22 @@ def _canonical(value: Any) -> bytes:
     )
 
 
+_PREFIX = b'{"capture":'
+
+
+def _suffix(key: str, digest: str) -> bytes:
+    tail = _canonical({"format": FORMAT, "key": key, "sha256": digest})
+    return b"," + tail[1:] + b"\n"
+
+
+def _stored_body(raw: bytes, key: str, digest: str) -> bytes | None:
+    """The body's bytes in an entry laid out exactly as :meth:`CaptureCache.encode` writes."""
+    suffix = _suffix(key, digest)
+    if raw.startswith(_PREFIX) and raw.endswith(suffix):
+        return raw[len(_PREFIX) : -len(suffix)]
+    return None
+
+
 def cache_key(
     request: Request,
     interpreter: Interpreter,
@@ -217,8 +233,12 @@ class CaptureCache:
         digest = envelope.get("sha256")
         if envelope.get("key") != key or not isinstance(body, dict) or not isinstance(digest, str):
             return None, st
+        stored = _stored_body(raw, key, digest)
         try:
-            actual = hashlib.sha256(_canonical(body)).hexdigest()
+            # What put() wrote is checked as the bytes on disk; anything else (another writer's
+            # spacing) by re-serialising the parsed body. Either way the digest covers the body.
+            canonical = stored if stored is not None else _canonical(body)
+            actual = hashlib.sha256(canonical).hexdigest()
         except (ValueError, TypeError, RecursionError):
             return None, st
         if actual != digest:
@@ -252,14 +272,10 @@ class CaptureCache:
     @staticmethod
     def encode(key: str, capture: Capture) -> bytes:
         """The exact bytes stored for ``capture`` under ``key`` (deterministic)."""
-        body = capture.to_dict()
-        envelope = {
-            "capture": body,
-            "format": FORMAT,
-            "key": key,
-            "sha256": hashlib.sha256(_canonical(body)).hexdigest(),
-        }
-        return _canonical(envelope) + b"\n"
+        body = _canonical(capture.to_dict())
+        # == _canonical({"capture": ..., "format": FORMAT, "key": key, "sha256": ...}) + b"\n"
+        # (sorted keys), without serialising the body twice
+        return _PREFIX + body + _suffix(key, hashlib.sha256(body).hexdigest())
 
     def put(self, key: str, capture: Capture) -> bool:
         """Store ``capture`` atomically; ``True`` if it is now on disk.

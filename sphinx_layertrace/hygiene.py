@@ -53,16 +53,18 @@ class Hygiene:
         return cls(secret_values(environ), default_path_labels(paths))
 
     def text(self, text: str) -> str:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-        text = _ANSI.sub("", text)
-        text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+        if not text.isascii():  # only non-ASCII text can hold lone surrogates
+            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        if _CONTROLS.search(text):  # every terminal escape starts with ESC, itself a control
+            text = _ANSI.sub("", text)
+            text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, "***")
         for path, label in self.paths:
             if path and path in text:
                 text = text.replace(path, label)
-        return _ADDRESS.sub("0x…", text)
+        return _ADDRESS.sub("0x…", text) if "0x" in text else text
 
     def clean(self, value: Any, key: str = "") -> Any:
         """Clean every string in a JSON-like structure, leaving the author's code alone."""

@@ -211,22 +211,46 @@ def _prune(value: Any) -> Any:
     field with a default can be left out (a required field such as an empty ``args`` or a
     ``None`` line number is always written), so ``from_dict`` rebuilds the same object.
     """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    defaults = _defaults(type(value))
+    if defaults is not None:
         out = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if f.name not in _ALWAYS:
-                if f.default is not dataclasses.MISSING and item == f.default:
-                    continue
-                if f.default_factory is not dataclasses.MISSING and item == f.default_factory():
-                    continue
-            out[f.name] = _prune(item)
+        for name, has_default, default in defaults:
+            item = getattr(value, name)
+            if has_default and item == default:
+                continue
+            out[name] = _prune(item)
         return out
     if isinstance(value, list | tuple):
         return [_prune(item) for item in value]
     if isinstance(value, dict):
         return {key: _prune(item) for key, item in value.items()}
     return value
+
+
+#: Per dataclass: (field name, whether a default may be left out, the default), in order.
+_DEFAULTS: dict[type, tuple[tuple[str, bool, Any], ...] | None] = {}
+
+
+def _defaults(cls: type) -> tuple[tuple[str, bool, Any], ...] | None:
+    try:
+        return _DEFAULTS[cls]
+    except KeyError:
+        pass
+    found = None
+    if dataclasses.is_dataclass(cls):
+        rows = []
+        for f in dataclasses.fields(cls):
+            if f.name in _ALWAYS:
+                rows.append((f.name, False, None))
+            elif f.default is not dataclasses.MISSING:
+                rows.append((f.name, True, f.default))
+            elif f.default_factory is not dataclasses.MISSING:
+                rows.append((f.name, True, f.default_factory()))  # frozen values: safe to share
+            else:
+                rows.append((f.name, False, None))
+        found = tuple(rows)
+    _DEFAULTS[cls] = found
+    return found
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -253,9 +277,14 @@ _SEQUENCES = {
 }
 
 
+_NAMES: dict[type, frozenset[str]] = {}
+
+
 def _build(cls: type, data: dict[str, Any]) -> Any:
     """Make ``cls`` from a dict, ignoring unknown keys (a newer writer may add fields)."""
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
     kwargs: dict[str, Any] = {}
     for key, raw in data.items():
         if key not in names:
