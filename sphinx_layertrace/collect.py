@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sphinx.errors import SphinxError
+
 from . import platforms
 from .interpreters import Registry, resolve_executable
 from .links import capture_meets
@@ -40,19 +42,31 @@ class Observed:
         return f"{_display_path(self.source)}:{self.line or 0}"
 
     def problem(self) -> str:
-        """``expected X, got Y`` when this capture drifted from ``:expect:``; else empty."""
+        """What a build would warn about: drift from ``:expect:``, a timeout, a crash; else ""."""
         if self.missing:
             return f"interpreter {self.label!r} is not available: {self.missing}"
-        if not self.expect:
-            return ""
         capture = self.capture
         if capture is None:
             return "not run (layertrace_execute = 'never' and nothing cached)"
+        if capture.outcome in FAILED:
+            return f"{capture.outcome}: {capture.detail or 'no detail'}"
+        if not self.expect:
+            return ""
         if capture_meets(self.expect, capture):
             return ""
         if list(self.expect) == ["nothing"]:
             return f"expected no exception, got {got(capture)}"
         return f"expected {', '.join(self.expect)}, got {got(capture)}"
+
+
+#: outcomes that warn in a build whatever ``:expect:`` says (so ``check`` fails on them too)
+FAILED = ("timeout", "crashed", "error")
+
+
+class NotConfigured(SphinxError):
+    """The tree has no conf.py that loads the extension: nothing would run."""
+
+    category = "sphinx-layertrace"
 
 
 def got(capture: Capture) -> str:
@@ -132,7 +146,15 @@ def collect(
             warning=warnings,
             freshenv=True,
         )
-        session = app.layertrace
+        session = getattr(app, "layertrace", None)
+        if session is None:
+            where = confdir / "conf.py"
+            raise NotConfigured(
+                f"{where} does not load sphinx_layertrace (add it to extensions, "
+                "or point -c/--confdir at the directory of the right conf.py)"
+                if where.exists()
+                else f"no conf.py in {confdir} (point -c/--confdir at the docs' conf.py directory)"
+            )
         if interpreters:
             configured = app.config.layertrace_interpreters
             table: dict[str, str] = {}

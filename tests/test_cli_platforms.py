@@ -39,7 +39,31 @@ def test_check_passes_when_everything_matches(tree, capsys):
     assert main(["check", "platforms"]) == 0
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "0 of 2 expectations drifted" in captured.err
+    assert "0 problems in 2 captures" in captured.err
+
+
+def test_check_fails_on_a_hang_even_without_expect(tree, capsys):
+    """A timeout warns in every build, so CI using ``check`` must fail on it too."""
+    page = tree / "platforms" / "hang.rst"
+    page.write_text(
+        "Hang\n====\n\n.. layertrace::\n   :timeout: 1\n\n   while True:\n       pass\n"
+    )
+    assert main(["check", "platforms"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["platforms/hang.rst:4: timeout: timed out after 1 s"]
+
+
+@pytest.mark.parametrize("conf", [None, "extensions = []\n"])
+def test_a_tree_without_the_extension_is_one_usage_line(tree, capsys, conf):
+    bare = tree / "bare"
+    bare.mkdir()
+    (bare / "index.rst").write_text("Bare\n====\n")
+    if conf is not None:
+        (bare / "conf.py").write_text(conf)
+    assert main(["check", "bare"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "sphinx_layertrace" in err[0] or "no conf.py" in err[0]
 
 
 def test_capture_writes_stable_files_and_merge_builds_a_set(tree, capsys):
