@@ -290,8 +290,8 @@ class PathMasker(object):
         if filename.startswith("<frozen "):
             name = filename[len("<frozen ") : -1]
             return "stdlib", name.replace(".", "/") + ".py"
-        if filename.startswith("<"):
-            return "user", ""
+        if filename.startswith("<") or module == "__main__" or not os.path.isabs(filename):
+            return "user", ""  # a pseudo-file, or the snippet's own relative script name
         real = os.path.normcase(os.path.abspath(filename))
         for path in self.sites:
             if _under(real, path):

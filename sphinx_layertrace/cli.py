@@ -14,8 +14,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .annotate import annotate, plain_text
 from .interpreters import MissingInterpreter, resolve_executable
-from .model import Capture, ExceptionInfo
+from .layers import LayerMap
+from .model import Capture
 from .runner import Request, Runner
 
 EXIT_OK = 0
@@ -90,10 +92,11 @@ def format_text(c: Capture) -> str:
         out.append(c.stderr.rstrip("\n"))
     exc = c.exception
     if c.outcome == "raised" and exc is not None:
-        out.append((exc.formatted or exc.header or exc.type).rstrip("\n"))
-        kernel = kernel_answer(c, exc)
-        if kernel:
-            out += ["", kernel]
+        annotated = annotate(c, LayerMap.build(), source_links=False)
+        out.append(plain_text(annotated).rstrip("\n"))
+        if annotated.kernel is not None:
+            asked = " → ".join(f"{s.event.split('.', 1)[-1]}({s.args})" for s in c.syscalls)
+            out += ["", f"Kernel: {asked or annotated.kernel.call} → {annotated.kernel.result}"]
     elif c.outcome == "returned":
         out.append("(no exception)")
     else:
@@ -101,39 +104,6 @@ def format_text(c: Capture) -> str:
     if c.truncated:
         out.append("[output truncated]")
     return "\n".join(out) + "\n"
-
-
-def kernel_answer(c: Capture, exc: ExceptionInfo) -> str:
-    """One line: what the kernel was asked (audited socket calls) and what it answered."""
-    failing = _failing_oserror(exc)
-    calls = [f"{s.event.split('.', 1)[-1]}({s.args})" for s in c.syscalls]
-    if failing is None:
-        return "Kernel was asked: " + " → ".join(calls) if calls else ""
-    answer = failing.errno_name or (f"errno {failing.errno}" if failing.errno is not None else "")
-    if failing.winerror is not None:
-        answer = f"WinError {failing.winerror}"
-    detail = ", ".join(
-        part
-        for part in (
-            f"errno {failing.errno}" if failing.errno is not None and failing.errno_name else "",
-            failing.strerror,
-        )
-        if part
-    )
-    said = f"{answer} ({detail})" if detail else answer
-    if not said:
-        return ""
-    asked = " → ".join(calls) if calls else "(no socket call recorded)"
-    return f"Kernel: {asked} → {said}"
-
-
-def _failing_oserror(exc: ExceptionInfo) -> ExceptionInfo | None:
-    """The last exception printed that carries an errno/winerror (the chain's root cause)."""
-    found = None
-    for item in exc.walk():
-        if item.errno is not None or item.winerror is not None:
-            found = item
-    return found
 
 
 def _positive_float(text: str) -> float:

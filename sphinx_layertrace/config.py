@@ -171,32 +171,34 @@ def validate(app: Any, config: Any) -> None:
     """``config-inited``: one clear error per bad value, naming it; the build goes on.
 
     A bad value is replaced by its default, so one typo in ``conf.py`` costs a line in the log,
-    not the whole build (``-W`` still turns it into a failure).
+    not the whole build (``-W`` still turns it into a failure). Errors come in line order.
     """
+    problems = []
     for option in OPTIONS:
         value = getattr(config, option.name)
         problem = option.check(value)
         if problem:
-            logger.error(
-                f"{option.name} {problem} (got {value!r}); using the default {option.default!r}",
-                location=_where(app.confdir, option.name),
-                type="layertrace",
-                subtype="config",
+            path, line = _where(app.confdir, option.name)
+            message = (
+                f"{option.name} {problem} (got {value!r}); using the default {option.default!r}"
             )
+            problems.append((line, f"{path}:{line}", message))
             config[option.name] = option.default
+    for _line, location, message in sorted(problems):
+        logger.error(message, location=location, type="layertrace", subtype="config")
 
 
-def _where(confdir: Any, name: str) -> str:
-    """``conf.py:LINE`` of the assignment, so the error points where the author must look."""
+def _where(confdir: Any, name: str) -> tuple[Path, int]:
+    """``conf.py`` and the line of the assignment, so the error points where to look."""
     path = Path(confdir or ".", "conf.py")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError:
-        return f"{path}:0"
+        return path, 0
     pattern = re.compile(rf"^\s*{re.escape(name)}\s*[=\[]")
     # the last assignment is the one Python kept
     line = max((n for n, text in enumerate(lines, 1) if pattern.match(text)), default=0)
-    return f"{path}:{line}"
+    return path, line
 
 
 def cache_dir(config: Any, confdir: str | os.PathLike) -> Path:

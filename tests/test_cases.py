@@ -66,6 +66,7 @@ def test_script_style_has_no_prompts_and_names_the_file(cases):
     block = block_after(html, "Script style")
     assert "&gt;&gt;&gt;" not in block
     assert 'File "client.py", line 6, in &lt;module&gt;' in block
+    assert re.search(r'data-layer="user">\s*File "client.py"', block)  # the script is the user's
     assert "return socket.create_connection" in block
 
 

@@ -61,8 +61,12 @@ def test_text_output_reads_like_a_session():
     assert "ConnectionRefusedError: [Errno 111] Connection refused" in lines
     assert lines[-1] == (
         "Kernel: getaddrinfo('localhost', 66000) → connect(('127.0.0.1', 464))"
-        " → ECONNREFUSED (errno 111, Connection refused)"
+        " → ECONNREFUSED (111) Connection refused"
     )
+    # the annotated traceback: each frame names its layer, the kernel's answer has its own row
+    assert any(line.endswith("in __init__  [application]") for line in lines)
+    assert any(line.endswith("in create_connection  [transport]") for line in lines)
+    assert any(line.endswith("[os]") and "connect(('127.0.0.1', 464))" in line for line in lines)
 
 
 def test_text_transcript_prompts_and_echo():
@@ -87,7 +91,7 @@ def test_script_style_and_stdin_code():
     done = cli("run", "--style", "script", "-c", "-", stdin="def f():\n    1/0\nf()\n")
     assert done.returncode == 0, done.stderr
     assert "\n>>> " not in done.stdout
-    assert '  File "example.py", line 2, in f\n    1/0\n' in done.stdout
+    assert '  File "example.py", line 2, in f  [user]\n    1/0\n' in done.stdout
     assert "ZeroDivisionError: division by zero" in done.stdout
 
 
