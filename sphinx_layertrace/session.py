@@ -126,14 +126,13 @@ class Session:
         if key not in self._memo:
             if os.getpid() != self.owner:
                 return None  # a forked process cannot wait on the main process's worker
-            self.submit(planned)
+            self.submit(planned)  # a page written but not re-read: from the cache, or run now
             ticket = self._tickets.pop(key, None)
-            if ticket is None:
-                return None
-            capture = self.runner.result(ticket)
-            self.cache.put(key, capture)
-            self._memo[key] = capture
-        return self._memo[key]
+            if ticket is not None:
+                capture = self.runner.result(ticket)
+                self.cache.put(key, capture)
+                self._memo[key] = capture
+        return self._memo.get(key)  # None only when layertrace_execute is "never"
 
     def poll(self) -> None:
         # Only the process that started the worker may read its pipe: a forked -j reader that

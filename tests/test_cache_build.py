@@ -299,3 +299,28 @@ def test_a_hang_still_says_where_without_a_watchdog_thread():
     assert hung.outcome == "timeout"
     assert "in wait" in hung.stderr
     assert undone.outcome == "timeout", undone.detail
+
+
+def test_a_page_rewritten_without_rereading_takes_its_capture_from_the_cache(tmp_path):
+    """Changing another page's title rewrites the index (its toctree) without re-reading it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"extensions = ['sphinx_layertrace']\nlayertrace_cache_dir = {str(tmp_path / 'c')!r}\n"
+    )
+    (src / "index.rst").write_text(
+        "Index\n=====\n\n.. toctree::\n\n   other\n\n.. layertrace::\n"
+        "   :expect: ConnectionRefusedError\n\n   import socket\n"
+        "   socket.create_connection(('127.0.0.1', 9))\n"
+    )
+    (src / "other.rst").write_text("Other\n=====\n")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sphinx", "-b", "html", str(src), str(out)]
+    first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    assert "1 snippets run" in first.stdout
+    (src / "other.rst").write_text("Another title\n=============\n")
+    second = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    assert "WARNING" not in second.stderr, second.stderr
+    assert "writing output... [" in second.stdout and "index" in second.stdout
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert "ConnectionRefusedError: [Errno 111]" in html
