@@ -45,41 +45,25 @@ myst_heading_anchors = 3
 layertrace_timeout = 5
 
 
-def _cpythons() -> list[tuple[tuple[int, int], str]]:
-    """CPython 3.8+ executables on this machine (pyenv builds and python3.X on PATH)."""
-    import glob
-    import shutil
-    import subprocess
+def _cpythons() -> list[str]:
+    """Executables of the CPythons this machine has that can run snippets, oldest first."""
+    from sphinx_layertrace.interpreters import MissingInterpreter, discover, supported
 
-    found: dict[tuple[int, int], str] = {}
-    paths = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.*/bin/python3")))
-    paths += [shutil.which(f"python3.{minor}") or "" for minor in range(8, 20)]
-    for path in filter(None, paths):
+    usable = []
+    for interp in discover().values():
         try:
-            out = subprocess.run(
-                [path, "-c", "import sys; print(sys.version_info[0], sys.version_info[1])"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=True,
-            ).stdout.split()
-        except (OSError, subprocess.SubprocessError):
-            continue  # a broken shim is not an interpreter
-        version = (int(out[0]), int(out[1]))
-        if version >= (3, 8):
-            found.setdefault(version, path)
-    return sorted(found.items())
+            usable.append(supported(interp))
+        except MissingInterpreter:
+            continue  # too old for the worker
+    usable.sort(key=lambda i: tuple(int(p) for p in i.version.split(".")[:2]))
+    return [interp.executable for interp in usable]
 
 
 # reference/directive shows `:python: oldest, newest`, tutorial/platforms adds `build` (the Python
 # running Sphinx, whatever its version). All three always exist: on a machine with one Python they
 # name the same interpreter.
-_found = _cpythons() or [((sys.version_info[0], sys.version_info[1]), sys.executable)]
-layertrace_interpreters = {
-    "build": sys.executable,
-    "oldest": _found[0][1],
-    "newest": _found[-1][1],
-}
+_found = _cpythons() or [sys.executable]
+layertrace_interpreters = {"build": sys.executable, "oldest": _found[0], "newest": _found[-1]}
 
 # Set LAYERTRACE_EXECUTE=never on hosts that must not run code (see guides/hosting): the build then
 # uses the capture cache and frozen captures only.

@@ -128,16 +128,29 @@ def candidates() -> dict[str, str]:
     }
 
 
+OLDEST = (3, 8)  # the worker needs audit hooks (3.8) and keeps 3.8 syntax
+
+
+def supported(interp: Interpreter) -> Interpreter:
+    """``interp`` if the worker can run there; else why not, as MissingInterpreter."""
+    version = tuple(int(p) for p in interp.version.split(".")[:2] if p.isdigit())
+    if version < OLDEST:
+        raise MissingInterpreter(
+            f"Python {interp.version} at {interp.executable} is older than "
+            f"{'.'.join(map(str, OLDEST))}, the oldest sphinx-layertrace runs snippets on"
+        )
+    return interp
+
+
 def discover() -> dict[str, Interpreter]:
-    """Every candidate that really runs the worker (3.8 or newer), by label."""
+    """Every installed candidate that really runs the worker, by label (too old ones too:
+    asking for them gets a message saying so, not "not installed")."""
     working: dict[str, Interpreter] = {}
     for label, path in candidates().items():
         try:
-            interp = probe(path, label)
+            working[label] = probe(path, label)
         except MissingInterpreter:
             continue
-        if tuple(int(p) for p in interp.version.split(".")[:2]) >= (3, 8):
-            working[label] = interp
     return working
 
 
@@ -161,15 +174,16 @@ class Registry:
             target = configured[label]
             if target != "auto":
                 path = shutil.which(target) or target
-                interp = probe(path, label)
+                interp = supported(probe(path, label))
                 self._resolved[label] = interp
                 return interp
         if configured == "auto" or (isinstance(configured, dict) and "auto" in configured.values()):
             if self._discovered is None:
                 self._discovered = discover()
             if label in self._discovered:
-                self._resolved[label] = self._discovered[label]
+                self._resolved[label] = supported(self._discovered[label])
                 return self._resolved[label]
+            raise MissingInterpreter(f"no installed CPython {label} was found")
         raise MissingInterpreter(f"no interpreter is configured for label {label!r}")
 
 
@@ -181,6 +195,6 @@ def resolve_executable(spec: str) -> Interpreter:
         found = candidates().get(spec)
         if not found:
             raise MissingInterpreter(f"no installed interpreter for {spec}")
-        return probe(found, spec)
+        return supported(probe(found, spec))
     path = shutil.which(spec) or spec
-    return probe(path)
+    return supported(probe(path))
