@@ -7,25 +7,34 @@ and in batches (:mod:`.session`); rendering happens at write time (:mod:`.resolv
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .links import parse_expect
 from .nodes import layertrace_pending
 
 SETUP_KEY = "layertrace_setup"
+logger = logging.getLogger(__name__)
 
 
 def _style(argument: str) -> str:
-    return directives.choice(argument, ("repl", "script"))
+    if argument not in ("repl", "script"):
+        raise ValueError("must be repl or script")
+    return argument
 
 
 def _seconds(argument: str) -> float:
-    value = float(argument)
-    if value <= 0:
+    try:
+        value = float(argument)
+    except (TypeError, ValueError):
+        value = 0.0
+    if not value > 0:
         raise ValueError("must be a positive number of seconds")
     return value
 
@@ -41,30 +50,47 @@ def _expect(argument: str) -> list[str]:
     return list(parse_expect(argument or ""))
 
 
+#: The real converters, applied by the directive itself (see :class:`_LenientOptions`).
+OPTIONS: dict[str, Callable[[str], Any]] = {
+    "expect": _expect,
+    "style": _style,
+    "timeout": _seconds,
+    "python": _labels,
+    "hide-code": directives.flag,
+    "caption": directives.unchanged,
+    "name": directives.unchanged,
+    "class": directives.class_option,
+    "platforms": _labels,
+}
+
+
+class _LenientOptions(dict):
+    """Lets docutils and MyST accept any option, so the directive can judge them itself.
+
+    docutils answers a typo in an option with a multi-line error that echoes the whole snippet;
+    checked here, it is one warning at the directive's line that suggests the right name, and
+    the snippet still runs with that option's default.
+    """
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> Callable[[str], Any]:
+        return directives.unchanged
+
+
 class LayertraceDirective(SphinxDirective):
     """Run the content as Python and show what really happens."""
 
     has_content = True
-    option_spec: ClassVar[dict[str, Any]] = {
-        "expect": _expect,
-        "style": _style,
-        "timeout": _seconds,
-        "python": _labels,
-        "hide-code": directives.flag,
-        "caption": directives.unchanged,
-        "name": directives.unchanged,
-        "class": directives.class_option,
-        "platforms": _labels,
-    }
+    option_spec: ClassVar[dict[str, Any]] = _LenientOptions(OPTIONS)
 
     def run(self) -> list[nodes.Node]:
         code = "\n".join(self.content).rstrip() + "\n"
         if not self.content or not code.strip():
-            return [
-                self.state.document.reporter.warning(
-                    "layertrace needs Python code as its content", line=self.lineno
-                )
-            ]
+            self._warn("the layertrace directive needs Python code as its content")
+            return []
+        self.options = self._checked_options()
         config = self.config
         node = layertrace_pending(
             code=code,
@@ -82,6 +108,30 @@ class LayertraceDirective(SphinxDirective):
         if "caption" in self.options or "name" in self.options:
             return [self._captioned(node)]
         return [node]
+
+    def _checked_options(self) -> dict[str, Any]:
+        checked: dict[str, Any] = {}
+        for name, raw in self.options.items():
+            convert = OPTIONS.get(name)
+            if convert is None:
+                close = difflib.get_close_matches(name, OPTIONS, n=1)
+                hint = f" (did you mean :{close[0]}:?)" if close else ""
+                self._warn(f"unknown option :{name}:{hint}; it is ignored")
+                continue
+            try:
+                checked[name] = convert(raw)
+            except (ValueError, TypeError) as exc:
+                reason = " ".join(str(exc).split()) or "invalid value"
+                self._warn(f"option :{name}: {reason} (got {raw!r}); the default is used")
+        return checked
+
+    def _warn(self, message: str) -> None:
+        logger.warning(
+            f"layertrace: {message}",
+            location=self.get_location(),
+            type="layertrace",
+            subtype="option",
+        )
 
     def _captioned(self, node: layertrace_pending) -> nodes.Node:
         """Wrap like ``code-block`` does, so ``:ref:`` to ``:name:`` finds a title."""

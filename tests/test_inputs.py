@@ -88,16 +88,21 @@ def test_bad_directive_options_warn_at_their_line_and_the_build_goes_on(tmp_path
         .. layertrace::
 
         .. layertrace::
-           :expect: ZeroDivisionError
+           :expcet: ZeroDivisionError
 
            1 / 0
         """
     code, stderr, out = build(tmp_path, index)
     assert code == 0, stderr
-    lines = [line for line in stderr.splitlines() if "WARNING" in line or "ERROR" in line]
-    assert len(lines) == 4, stderr
-    for line, where in zip(lines, (4, 9, 14, 19), strict=True):
-        assert re.search(rf"index\.rst:{where}: ", line), line
+    lines = stderr.splitlines()  # every problem is exactly one line: no echo of the snippet
+    assert len(lines) == 5, stderr
+    for line, where in zip(lines, (4, 9, 14, 19, 21), strict=True):
+        assert re.search(
+            rf"index\.rst:{where}: WARNING: layertrace: .*\[layertrace\.option\]$", line
+        )
+    assert "option :style: must be repl or script (got 'sideways')" in lines[0]
+    assert "option :timeout: must be a positive number of seconds (got '-3')" in lines[1]
+    assert "unknown option :expcet: (did you mean :expect:?)" in lines[4]
     assert "Traceback" not in stderr
     assert "ZeroDivisionError: division by zero" in (out / "index.html").read_text("utf-8")
 
