@@ -175,7 +175,9 @@ def _insert_kernel(
 
 
 def _kernel_text(kernel: KernelCall) -> str:
-    return f"  {kernel.call}  →  {kernel.result}\n"
+    """Short enough to fit beside the frames: the call and the code (its text is just below)."""
+    answer = kernel.result.split(") ", 1)[0] + ")" if ") " in kernel.result else kernel.result
+    return f"  {kernel.call}  →  {answer}\n"
 
 
 def _stack(

@@ -219,7 +219,7 @@ def visit_tabs_html(self: Any, node: lt_tabs) -> None:
     group = node["group"]
     for index, panel in enumerate(node.children):
         ident = f"{group}-{index}"
-        checked = " checked" if index == 0 else ""
+        checked = " checked" if index == node.get("selected", 0) else ""
         self.body.append(
             f'<input class="lt-tab-input" type="radio" name="{escape(group)}" '
             f'id="{escape(ident)}"{checked}>'

@@ -52,10 +52,11 @@ def build(
     if len(shown) == 1:
         block.extend(_panel_body(shown[0], options))
         return block
-    differs = what_differs(shown)
+    differs = what_differs(shown, options.layers)
     if differs:
         block += nodes.paragraph("", differs, classes=["lt-differs"])
-    tabs = lt_tabs(group=group)
+    selected = next((n for n, s in enumerate(shown) if s.capture is not None), 0)
+    tabs = lt_tabs(group=group, selected=selected)
     for item in shown:
         panel = lt_panel(label=item.label)
         panel += nodes.paragraph("", item.label, classes=["lt-panel-title"])
@@ -93,21 +94,22 @@ def caption(capture: Capture) -> str:
 
 def _session(capture: Capture) -> nodes.literal_block:
     """The code as typed: a ``>>>`` session with its output, or the script."""
-    if capture.style == "script" or not capture.steps:
+    if capture.style == "script":
         text = capture.code if capture.code.endswith("\n") else capture.code + "\n"
-        out = text
-        if capture.stdout:
-            out += capture.stdout
+        out = text + capture.stdout
         block = lt_session(out, out, classes=["lt-code"])
         block["language"] = "python"
+        return block
+    if not capture.steps:  # the child died before reporting (timeout, crash): prompts by layout
+        text = _prompted_source(capture.code) + capture.stdout
+        block = lt_session(text, text, classes=["lt-code"])
+        block["language"] = "pycon"
         return block
     lines: list[str] = []
     for step in capture.steps:
         lines.append(_prompted(step))
-        if step.ran and step.output and not (step.raised and capture.exception is not None):
+        if step.ran and step.output:
             lines.append(step.output)
-        elif step.raised and step.output:
-            lines.append(_without_traceback(step.output, capture))
     if capture.truncated:
         lines.append("[… output cut at the layertrace_max_output limit]\n")
     text = "".join(lines)
@@ -126,8 +128,13 @@ def _prompted(step: Step) -> str:
     return "".join(out)
 
 
-def _without_traceback(output: str, capture: Capture) -> str:
-    return output
+def _prompted_source(code: str) -> str:
+    """``>>>`` before each top-level line, ``...`` before the indented ones: how it was typed."""
+    out = []
+    for line in code.rstrip("\n").split("\n"):
+        top = line and not line[0].isspace() and not line.startswith((")", "]", "}"))
+        out.append(f"{'>>>' if top else '...'} {line}".rstrip() + "\n")
+    return "".join(out)
 
 
 def _traceback(annotated: Annotated) -> lt_traceback:
@@ -157,7 +164,7 @@ def _outcome_line(capture: Capture) -> nodes.paragraph:
     elif capture.outcome == "returned":
         para += nodes.Text("No exception: the snippet ran to the end.")
     elif capture.outcome == "timeout":
-        para += nodes.Text(f"Timed out: {capture.detail}.")
+        para += nodes.Text(f"{capture.detail[:1].upper()}{capture.detail[1:]}.")
     elif capture.outcome == "crashed":
         para += nodes.Text(f"The interpreter {capture.detail}.")
     else:
@@ -229,7 +236,7 @@ def _details_nodes(details: lt_details) -> list[nodes.Node]:
     return out
 
 
-def what_differs(shown: Sequence[Shown]) -> str:
+def what_differs(shown: Sequence[Shown], layer_map: LayerMap | None = None) -> str:
     """One line comparing the tabs: only what differs, and what they share said once.
 
     Each capture is reduced to aspects (exception type or outcome, errno/WinError, number of
@@ -242,7 +249,7 @@ def what_differs(shown: Sequence[Shown]) -> str:
     tabs = [s.capture for s in present if s.capture is not None]
     if len(tabs) < 2:
         return ""
-    layer_map = LayerMap()
+    layer_map = layer_map or LayerMap()
 
     def aspects(cap: Capture) -> list[str | None]:
         exc = cap.exception
@@ -261,7 +268,7 @@ def what_differs(shown: Sequence[Shown]) -> str:
                 f" {carrier.errno_name}" if carrier.errno_name else ""
             )
         frames = [f for e in chain for f in e.frames]
-        layers = " → ".join(layer_map.crossed(frames))
+        layers = " → ".join(layer_map.crossed(frames, kernel=carrier is not None))
         return [
             exc.qualified,
             code,
@@ -312,9 +319,12 @@ def what_differs(shown: Sequence[Shown]) -> str:
                 same.append(values[0])
             continue
         differ.append(" · ".join(f"{value} ({who(members)})" for value, members in groups.items()))
+    missing = [s.label for s in shown if s.capture is None]
+    gap = f" No capture: {', '.join(missing)}." if missing else ""
     if not differ:
-        return f"Same result everywhere: {', '.join(same)}."
+        where = "on every tab that ran" if missing else "everywhere"
+        return f"Same result {where}: {', '.join(same)}.{gap}"
     line = "What differs: " + "; ".join(differ) + "."
     if same:
         line += f" Same on every tab: {', '.join(same)}."
-    return line
+    return line + gap

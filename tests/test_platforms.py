@@ -136,7 +136,7 @@ def test_what_differs_lists_only_what_differs():
     assert what_differs(shown(linux, darwin, win)) == (
         "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS) · "
         "WinError 10061 (Windows). Same on every tab: ConnectionRefusedError, 6 frames, "
-        "layers user → application → transport."
+        "layers user → application → transport → os."
     )
     assert what_differs(shown(linux, linux)).startswith(
         "Same result everywhere: ConnectionRefusedError, errno 111 ECONNREFUSED, 6 frames"
@@ -155,7 +155,7 @@ def test_what_differs_names_a_whole_platform_or_version_briefly():
     assert what_differs(shown(linux, old, new, darwin)) == (
         "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS); "
         "6 frames (CPython 3.11.7, CPython 3.13.0) · 5 frames (CPython 3.8.18). "
-        "Same on every tab: ConnectionRefusedError, layers user → application → transport."
+        "Same on every tab: ConnectionRefusedError, layers user → application → transport → os."
     )
     # one platform: tabs are named by version only
     assert what_differs(shown(linux, old)).startswith(
@@ -299,7 +299,7 @@ def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merge
     assert differs.text() == (
         "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS) · "
         "WinError 10061 (Windows). Same on every tab: ConnectionRefusedError, 6 frames, "
-        "layers user → application → transport."
+        "layers user → application → transport → os."
     )
 
     # tabs are real radio inputs with labels: focusable, arrow keys switch, no JavaScript
@@ -376,3 +376,12 @@ def test_missing_interpreter_is_one_warning_and_a_note(make_app, tmp_path):
     html = (Path(app.outdir) / "missing.html").read_text(encoding="utf-8")
     assert "Python 9.9 is not available on this machine." in html
     assert "Traceback" not in warnings[0]
+
+
+def test_what_differs_says_which_tab_has_no_capture():
+    seed = fixture("linux")
+    line = what_differs(
+        [Shown("Python 3.7", None, "older than 3.8"), Shown("live", seed), Shown("again", seed)]
+    )
+    assert line.startswith("Same result on every tab that ran: ConnectionRefusedError")
+    assert line.endswith("No capture: Python 3.7.")
