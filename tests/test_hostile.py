@@ -1,0 +1,122 @@
+"""More rows of the hostile-snippet catalogue (shared/research/reliability.md §5), on real children.
+
+Each snippet is bounded so the suite stays safe on a shared 2-core machine: the fork bomb is
+depth-limited, the memory bomb relies on the address-space limit failing the allocation at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import pytest
+
+from sphinx_layertrace.runner import Request, Runner
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux limits")
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with Runner() as r:
+        yield r
+
+
+def run(runner: Runner, code: str, timeout: float = 3, **kwargs):
+    return runner.run(Request(code, timeout=timeout, **kwargs))
+
+
+def test_memory_bomb_is_a_memory_error_not_a_dead_build(runner):
+    started = time.monotonic()
+    cap = run(runner, "blob = bytearray(50 << 30)")
+    assert cap.outcome == "raised"
+    assert cap.exception.type == "MemoryError"
+    assert time.monotonic() - started < 3
+
+
+def test_bounded_fork_bomb_is_killed_with_its_group(runner):
+    code = (
+        "import os, time\n"
+        "for _ in range(6):\n"  # 2**6 = 64 processes, each says who it is, then sleeps
+        "    _ = os.fork()\n"
+        "print(os.getpid())\n"
+        "time.sleep(60)\n"
+    )
+    cap = run(runner, code, timeout=1.5)
+    assert cap.outcome == "timeout"
+    pids = [int(line) for line in cap.stdout.split() if line.isdigit()]
+    assert len(pids) == 64, cap.stdout
+    deadline = time.monotonic() + 2
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [pid for pid in pids if _alive(pid)] == []
+
+
+def test_disk_filler_stops_at_the_file_size_limit(runner):
+    code = (
+        "chunk = b'x' * (1 << 20)\n"
+        "with open('big', 'wb') as f:\n"
+        "    while True:\n"
+        "        f.write(chunk)\n"
+    )
+    cap = run(runner, code, timeout=10)
+    assert cap.outcome == "raised", cap.detail
+    assert cap.exception.type == "OSError"
+    assert cap.exception.errno_name == "EFBIG"
+
+
+def test_str_that_raises_or_floods_is_bounded(runner):
+    cap = run(runner, "class E(Exception):\n    def __str__(self):\n        1 / 0\n\nraise E()")
+    assert cap.outcome == "raised"
+    assert "<exception str() failed>" in cap.exception.formatted
+    cap = run(runner, "raise ValueError('x' * 10_000_000)", timeout=10)
+    assert cap.outcome == "raised"
+    assert len(cap.to_json()) < 1_000_000
+
+
+def test_generator_exit_and_base_exception_groups_are_results(runner):
+    assert run(runner, "raise GeneratorExit").exception.type == "GeneratorExit"
+    if sys.version_info >= (3, 11):
+        cap = run(runner, "raise BaseExceptionGroup('g', [ValueError(1), KeyboardInterrupt()])")
+        assert cap.exception.type == "BaseExceptionGroup"
+        assert [e.type for e in cap.exception.exceptions] == ["ValueError", "KeyboardInterrupt"]
+
+
+def test_a_listening_socket_closes_with_the_snippet(runner):
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    code = (
+        "import socket, threading, time\n"
+        "s = socket.socket()\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        f"s.bind(('127.0.0.1', {port}))\n"
+        "s.listen()\n"
+        "threading.Thread(target=time.sleep, args=(60,)).start()\n"  # a non-daemon thread too
+    )
+    cap = run(runner, code)
+    assert cap.outcome == "returned"
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_relative_writes_land_in_a_throwaway_directory(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    cap = run(runner, "import os\nopen('scribble.txt', 'w').write('x')\nprint(os.getcwd())")
+    assert cap.outcome == "returned"
+    assert sorted(os.listdir(tmp_path)) == before
+    assert "scribble" not in " ".join(os.listdir(tmp_path))
+    assert str(tmp_path) not in cap.stdout
+
+
+def _alive(pid: int) -> bool:
+    """Running (not merely a zombie waiting to be reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
