@@ -15,6 +15,7 @@ import sys
 import time
 
 import pytest
+from children import alive
 
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.runner import Request, Runner
@@ -561,14 +562,6 @@ while True:
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_snippet_dies_with_a_killed_parent(mode, tmp_path):
     import signal
@@ -581,14 +574,14 @@ def test_snippet_dies_with_a_killed_parent(mode, tmp_path):
         while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
             time.sleep(0.02)
         snippet = int(pidfile.read_text())
-        assert _alive(snippet)
+        assert alive(snippet)
     finally:
         parent.send_signal(signal.SIGKILL)
         parent.wait()
     deadline = time.monotonic() + 2
-    while _alive(snippet) and time.monotonic() < deadline:
+    while alive(snippet) and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert not _alive(snippet)
+    assert not alive(snippet)
 
 
 def test_repl_keeps_comment_lines_without_shifting_line_numbers(runner):

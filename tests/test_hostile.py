@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+from children import alive
 
 from sphinx_layertrace.runner import Request, Runner
 
@@ -49,9 +50,9 @@ def test_bounded_fork_bomb_is_killed_with_its_group(runner):
     pids = [int(line) for line in cap.stdout.split() if line.isdigit()]
     assert len(pids) == 64, cap.stdout
     deadline = time.monotonic() + 2
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert [pid for pid in pids if _alive(pid)] == []
+    assert [pid for pid in pids if alive(pid)] == []
 
 
 def test_disk_filler_stops_at_the_file_size_limit(runner):
@@ -111,12 +112,3 @@ def test_relative_writes_land_in_a_throwaway_directory(runner, tmp_path, monkeyp
     assert sorted(os.listdir(tmp_path)) == before
     assert "scribble" not in " ".join(os.listdir(tmp_path))
     assert str(tmp_path) not in cap.stdout
-
-
-def _alive(pid: int) -> bool:
-    """Running (not merely a zombie waiting to be reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
