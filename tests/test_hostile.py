@@ -7,6 +7,7 @@ depth-limited, the memory bomb relies on the address-space limit failing the all
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 import time
@@ -42,12 +43,12 @@ def test_bounded_fork_bomb_is_killed_with_its_group(runner):
         "import os, time\n"
         "for _ in range(6):\n"  # 2**6 = 64 processes, each says who it is, then sleeps
         "    _ = os.fork()\n"
-        "print(os.getpid())\n"
-        "time.sleep(60)\n"
+        "print('<%d>' % os.getpid())\n"  # print writes the text and the newline separately:
+        "time.sleep(60)\n"  # another process's line can land between them
     )
     cap = run(runner, code, timeout=1.5)
     assert cap.outcome == "timeout"
-    pids = [int(line) for line in cap.stdout.split() if line.isdigit()]
+    pids = [int(pid) for pid in re.findall(r"<(\d+)>", cap.stdout)]
     assert len(pids) == 64, cap.stdout
     deadline = time.monotonic() + 2
     while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
