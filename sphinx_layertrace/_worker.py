@@ -71,6 +71,24 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 
+# Modules the child-side code uses, bound by ``_bind`` (the forking server binds them before it
+# hides the preloaded modules, so nothing the worker runs imports through ``sys.modules`` later
+# and makes a hidden module visible again).
+errno_mod = faulthandler = gc = linecache = resource = traceback = None
+
+
+def _bind():
+    global errno_mod, faulthandler, gc, linecache, resource, traceback
+    if traceback is not None:
+        return  # bound already (and an import statement now could unhide a module)
+    import errno as errno_mod
+    import faulthandler
+    import gc
+    import linecache
+    import resource
+    import traceback
+
+
 WORKER_FILE = os.path.abspath(__file__)
 WORKER_NAME = os.path.basename(WORKER_FILE)
 IS_LINUX = sys.platform.startswith("linux")
@@ -87,16 +105,15 @@ _H_ERRNO = {1: "HOST_NOT_FOUND", 2: "TRY_AGAIN", 3: "NO_RECOVERY", 4: "NO_DATA"}
 # Imported into the warm worker before forking: what every child needs itself (so no child
 # pays for it). Everything else is imported by ``warm`` the first time a snippet names it; a
 # small worker forks faster (fewer pages to map and copy on write) than one with everything.
+# Not tempfile or shutil: they bring random (whose at-fork hook reseeds in every child), zlib,
+# bz2 and lzma, and the worker does without them.
 PRELOAD = (
     "traceback",
     "linecache",
     "tokenize",
-    "tempfile",
     "resource",
     "faulthandler",
-    "types",
     "errno",
-    "shutil",
     "select",
     "socket",
 )
@@ -219,7 +236,6 @@ class PathMasker(object):
 
     def __init__(self, extra=()):
         import sysconfig
-        import tempfile
 
         pairs = []
         sites = set()
@@ -266,7 +282,7 @@ class PathMasker(object):
         except Exception:
             home = os.path.expanduser("~")
         pairs.append((os.path.dirname(WORKER_FILE), "<layertrace>"))
-        temps = {tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm"}
+        temps = {_temp_dir(), "/tmp", "/var/tmp", "/dev/shm"}
         for path in _real_variants(temps):
             pairs.append((path, "<tmp>"))
         if home and home not in ("/", ""):
@@ -303,6 +319,40 @@ class PathMasker(object):
             if _under(real, path):
                 return "stdlib", os.path.relpath(real, path).replace(os.sep, "/")
         return "other", ""
+
+
+def _temp_dir():
+    """``tempfile.gettempdir()`` without importing tempfile (and random, shutil, bz2...)."""
+    candidates = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+    candidates += ["/tmp", "/var/tmp", "/usr/tmp"]
+    for path in candidates:
+        if path and os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK):
+            return os.path.abspath(path)
+    return os.getcwd()
+
+
+def remove_tree(path):
+    """``shutil.rmtree(path, ignore_errors=True)`` for the snippets' working directories."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        names = []
+    for name in names:
+        full = os.path.join(path, name)
+        try:
+            os.unlink(full)
+        except OSError:
+            try:
+                import stat
+
+                if stat.S_ISDIR(os.lstat(full).st_mode):
+                    remove_tree(full)
+            except OSError:
+                pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
 
 
 def _real_variants(paths):
@@ -342,6 +392,8 @@ class ModuleStash(object):
 
     def __init__(self):
         self.modules = {}
+        self.detached = []  # (package, attribute, module) taken off by hide
+        self.visible = 0
         self._spec_type = type(getattr(sys, "__spec__", None))
 
     def hide(self):
@@ -357,11 +409,51 @@ class ModuleStash(object):
             if owner is not None and getattr(owner, child, None) is module:
                 try:
                     delattr(owner, child)
+                    self.detached.append((owner, child, module))
                 except Exception:
                     pass
         if self._spec_type is not type(None):
             sys.meta_path.insert(0, self)
+        self.visible = len(sys.modules)
         return self
+
+    def unhide(self):
+        """Undo ``hide``: in the forking server before it imports more modules into itself, in
+        a child once the snippet has run."""
+        while self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for name, module in self.modules.items():
+            sys.modules.setdefault(name, module)
+        for owner, child, module in self.detached:
+            if not hasattr(owner, child):
+                try:
+                    setattr(owner, child, module)
+                except Exception:
+                    pass
+        self.modules = {}
+        self.detached = []
+
+    def reattach(self):
+        """Give packages back the submodule attributes ``hide`` took (touches only those)."""
+        for owner, child, module in self.detached:
+            if not hasattr(owner, child):
+                try:
+                    setattr(owner, child, module)
+                except Exception:
+                    pass
+
+    def check(self):
+        """Hide again whatever became visible since ``hide`` (nothing, unless an import slipped
+        through the worker's own code): a cheap length check, then the full pass if needed."""
+        if len(sys.modules) != self.visible or sys.meta_path[0] is not self:
+            for name in list(sys.modules):
+                if name not in _STARTUP_MODULES and name != "__main__":
+                    module = sys.modules.pop(name)
+                    if module is not None:
+                        self.modules[name] = module
+            if self not in sys.meta_path and self._spec_type is not type(None):
+                sys.meta_path.insert(0, self)
+            self.visible = len(sys.modules)
 
     # importlib finder/loader protocol
     def find_spec(self, name, path=None, target=None):
@@ -406,6 +498,23 @@ class ModuleStash(object):
                     setattr(owner, child, sys.modules[dep])
                 except Exception:
                     pass
+
+
+# The forking server's ModuleStash while its modules are hidden (children inherit it hidden).
+_HIDDEN = []
+
+
+def hide_in_worker():
+    """Hide the preloaded modules in the warm worker itself, once, instead of in every child.
+
+    Between forks the worker's own code reaches modules only through names it bound before
+    (``_bind``), never through ``sys.modules``, so the hidden state stays exactly what a child
+    needs; ``ModuleStash.check`` in the child catches the case where it did not.
+    """
+    _track_imports(False)
+    if _HIDDEN:
+        _HIDDEN.pop().unhide()
+    _HIDDEN.append(ModuleStash().hide())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,9 +628,11 @@ class Snippet(object):
         env["TMPDIR"] = wd
         env["TEMP"] = wd
         env["TMP"] = wd
-        import tempfile
-
-        tempfile.tempdir = None
+        cached = sys.modules.get("tempfile")
+        if cached is None and _HIDDEN:
+            cached = _HIDDEN[0].modules.get("tempfile")
+        if cached is not None:
+            cached.tempdir = None  # a snippet's tempfile.gettempdir() is its own directory
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
@@ -540,8 +651,6 @@ class Snippet(object):
         sys.stderr = sys.__stderr__ = self.err
         sys.stdin = sys.__stdin__ = open(os.devnull)  # noqa: SIM115 - lives as long as the child
         try:
-            import faulthandler
-
             self.fault = open(os.path.join(wd, "fault"), "w")  # noqa: SIM115
             faulthandler.enable(file=self.fault)
             timeout = float(self.req.get("timeout", 10))
@@ -561,8 +670,6 @@ class Snippet(object):
     def limit_resources(self):
         if not POSIX:
             return
-        import resource
-
         timeout = float(self.req.get("timeout", 10))
         limits = [
             ("RLIMIT_CORE", 0),
@@ -607,12 +714,13 @@ class Snippet(object):
     # -- running --------------------------------------------------------------------------
 
     def run(self):
-        import types
-
-        main = types.ModuleType("__main__")
+        main = type(sys)("__main__")
         main.__dict__["__builtins__"] = __builtins__
         _track_imports(False)
-        ModuleStash().hide()
+        if _HIDDEN:
+            _HIDDEN[0].check()  # the forking server hid them already, before forking
+        else:
+            _HIDDEN.append(ModuleStash().hide())
         sys.modules["__main__"] = main
         ns = main.__dict__
         setup = self.req.get("setup") or []
@@ -635,8 +743,6 @@ class Snippet(object):
         return "returned", None, ""
 
     def run_script(self, code, ns):
-        import linecache
-
         filename = self.req.get("filename") or "example.py"
         lines = code.splitlines(True)
         linecache.cache[filename] = (len(code), None, lines, filename)
@@ -651,7 +757,9 @@ class Snippet(object):
 
     def run_repl(self, code, ns):
         """Feed the snippet one top-level statement at a time, like the interactive prompt."""
-        chunks, error = split_statements(code)
+        # the forking server split it already, before forking (it parses the code anyway)
+        split = self.req.get("split")
+        chunks, error = split if split is not None else split_statements(code)
         sys.displayhook = self.displayhook
         for chunk in chunks:
             self.steps.append({"source": chunk, "ran": False})
@@ -705,6 +813,9 @@ class Snippet(object):
 
     def report(self, outcome, exc, detail, started):
         duration = time.monotonic() - started
+        if _HIDDEN:
+            # The snippet is done: the report code reads collections.abc and the like
+            _HIDDEN[0].reattach()
         result = {
             "schema": 1,
             "code": self.req.get("code", ""),
@@ -756,12 +867,13 @@ class Snippet(object):
         return result
 
 
-def split_statements(code):
+def split_statements(code, trees=None):
     """Split source into top-level statements as a REPL user would type them.
 
     Returns (chunks, error_chunk): when the source does not parse, the statements before the
     broken one still run, and the broken one is compiled alone so its SyntaxError reads
-    ``File "<stdin>", line N`` exactly like the prompt.
+    ``File "<stdin>", line N`` exactly like the prompt. The tree of what parsed is appended to
+    ``trees`` when given.
     """
     lines = code.splitlines(True)
     try:
@@ -779,6 +891,8 @@ def split_statements(code):
                 prefix_end -= 1
         if tree is None:
             tree = ast.parse("")
+    if trees is not None:
+        trees.append(tree)
     # Statements that share a line (``import x; x.f()``) are one input at the prompt: group
     # them, or the shared line would run once per statement.
     spans = []
@@ -819,7 +933,17 @@ def is_comment(chunk):
 
 def _last_line(node):
     """``end_lineno`` for Python 3.7-: the largest line number inside the statement."""
-    return max(getattr(n, "lineno", 0) or 0 for n in ast.walk(node))
+    return max(getattr(n, "lineno", 0) or 0 for n in _walk(node))
+
+
+def _walk(tree):
+    """``ast.walk`` without its function-level ``from collections import deque``: in the
+    forking server that import would make ``collections`` visible to every child."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        todo.extend(ast.iter_child_nodes(node))
+        yield node
 
 
 def read_capped(path, req):
@@ -837,8 +961,6 @@ def read_capped(path, req):
 
 
 def describe(exc, masker):
-    import traceback
-
     strip_worker_frames(exc)
     try:
         formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -871,8 +993,6 @@ def strip_worker_frames(exc, seen=None):
 
 
 def describe_one(exc, masker, seen, depth):
-    import traceback
-
     seen.add(id(exc))
     cls = type(exc)
     te_lines = []
@@ -922,8 +1042,6 @@ def _is_group(exc):
 
 
 def os_error_fields(exc, masker):
-    import errno as errno_mod
-
     fields = {}
     number = exc.errno
     if isinstance(number, int):
@@ -944,8 +1062,6 @@ def os_error_fields(exc, masker):
 
 def exc_code_names(exc):
     """Which table an OSError subclass' ``errno`` belongs to: EAI_*, h_errno, SSL_ERROR_*."""
-    import errno as errno_mod
-
     socket = sys.modules.get("socket")
     if socket is not None and isinstance(exc, socket.gaierror):
         return {getattr(socket, n): n for n in dir(socket) if n.startswith("EAI_")}
@@ -958,8 +1074,6 @@ def exc_code_names(exc):
 
 
 def frames_of(exc, masker):
-    import traceback
-
     tb = exc.__traceback__
     entries = []
     while tb is not None:
@@ -1162,6 +1276,7 @@ def finish(workdir, request, status_kind, code, timed_out, duration, info, maske
 def run_here(request, workdir, info, masker):
     """Run one request in this process and write result.json; never returns normally."""
     started = time.monotonic()
+    _bind()
     snippet = Snippet(request, workdir, info, masker)
     try:
         snippet.isolate()
@@ -1183,32 +1298,56 @@ def run_here(request, workdir, info, masker):
     os._exit(code)
 
 
-def warm(code):
-    """Import, into the warm worker, the stdlib modules a snippet names (once)."""
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError):
-        return
-    imported = False
-    for node in ast.walk(tree):
-        names = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [node.module]
-        for name in names:
-            if name.split(".")[0] in _WARM_SAFE and name not in sys.modules:
-                try:
-                    __import__(name)
-                except BaseException:
-                    pass
-                imported = True
-    if imported:
-        import gc
+_WARM_TRIED = set()
 
-        gc.collect()
-        if hasattr(gc, "freeze"):
-            gc.freeze()  # keep the new objects out of every child's collections
+
+def plan(request):
+    """In the forking server, before forking: split a REPL snippet into its statements (the
+    child would parse it again) and warm the modules it and its setup code import."""
+    trees = []
+    if request.get("style", "repl") != "script":
+        try:
+            request["split"] = split_statements(request.get("code", ""), trees)
+        except Exception:  # ValueError, RecursionError...: the child meets it itself
+            request.pop("split", None)
+    sources = [] if trees else [request.get("code", "")]
+    for source in sources + list(request.get("setup") or ()):
+        try:
+            trees.append(ast.parse(source))
+        except Exception:
+            pass
+    warm(trees)
+
+
+def warm(trees):
+    """Import, into the warm worker, the stdlib modules these syntax trees name (once)."""
+    wanted = []
+    for tree in trees:
+        for node in _walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+            for name in names:
+                if name.split(".")[0] in _WARM_SAFE and name not in _WARM_TRIED:
+                    _WARM_TRIED.add(name)
+                    if name not in sys.modules and not (_HIDDEN and name in _HIDDEN[0].modules):
+                        wanted.append(name)
+    if not wanted:
+        return
+    if _HIDDEN:
+        _HIDDEN.pop().unhide()
+    _track_imports(True)
+    for name in wanted:
+        try:
+            __import__(name)
+        except BaseException:
+            pass
+    hide_in_worker()
+    gc.collect()
+    if hasattr(gc, "freeze"):
+        gc.freeze()  # keep the new objects out of every child's collections
 
 
 def warm_resolver():
@@ -1244,26 +1383,29 @@ class Server(object):
         self.outbox = bytearray()
         self.inbuf = b""
         self.eof = False
-        import tempfile
-
-        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        self.base = tempfile.mkdtemp(prefix="layertrace-", dir=base)
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else _temp_dir()
+        while True:  # what tempfile.mkdtemp does: a fresh name, created atomically, 0o700
+            path = os.path.join(base, "layertrace-" + os.urandom(6).hex())
+            try:
+                os.mkdir(path, 0o700)
+                break
+            except FileExistsError:
+                continue
+        self.base = path
 
     def preload(self):
+        _bind()
         for name in PRELOAD:
             try:
                 __import__(name)
             except BaseException:
                 pass
-        import traceback
-
         try:  # warm the formatting path once so each child does not pay for it
             raise OSError(111, "warm-up")
         except OSError as exc:
             traceback.format_exception(type(exc), exc, exc.__traceback__)
         warm_resolver()
-        import gc
-
+        hide_in_worker()
         gc.collect()
         if hasattr(gc, "freeze"):
             gc.freeze()
@@ -1310,9 +1452,7 @@ class Server(object):
             for pid in list(self.running):
                 kill_group(pid)
             kill_descendants()
-            import shutil
-
-            shutil.rmtree(self.base, ignore_errors=True)
+            remove_tree(self.base)
 
     def read_requests(self):
         try:
@@ -1339,9 +1479,9 @@ class Server(object):
             self.start(request)
 
     def start(self, request):
-        warm(request.get("code", ""))
-        for setup in request.get("setup") or ():
-            warm(setup)
+        plan(request)
+        if _HIDDEN and len(sys.modules) != _HIDDEN[0].visible:
+            hide_in_worker()  # something the worker ran imported a hidden module: hide it again
         workdir = os.path.join(self.base, str(request.get("id", "x")))
         os.mkdir(workdir, 0o700)
         started = time.monotonic()
@@ -1417,9 +1557,7 @@ class Server(object):
                 )
             except Exception as exc:  # a bug here must not take the whole worker down
                 result = {"schema": 1, "outcome": "error", "detail": "worker: %r" % (exc,)}
-            import shutil
-
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_tree(workdir)
             self.send({"id": request.get("id"), "result": result})
 
     def send(self, message):
