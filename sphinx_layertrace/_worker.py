@@ -65,6 +65,7 @@ def _track_imports(on):
 if __name__ == "__main__":
     _track_imports(True)
 
+import _signal  # noqa: E402 - signal without its enum conversions (loaded at start-up anyway)
 import ast  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -331,12 +332,13 @@ def _temp_dir():
     return os.getcwd()
 
 
-def remove_tree(path):
+def remove_tree(path, names=None):
     """``shutil.rmtree(path, ignore_errors=True)`` for the snippets' working directories."""
-    try:
-        names = os.listdir(path)
-    except OSError:
-        names = []
+    if names is None:
+        try:
+            names = os.listdir(path)
+        except OSError:
+            names = []
     for name in names:
         full = os.path.join(path, name)
         try:
@@ -502,6 +504,13 @@ class ModuleStash(object):
 
 # The forking server's ModuleStash while its modules are hidden (children inherit it hidden).
 _HIDDEN = []
+# sys.stdin of every child, reading /dev/null: opened once by the forking server.
+_STDIN = []
+# The forking server's own sys.stdin/stdout/stderr: a child replaces them, and the last
+# reference going away would tear each one down in every child (dozens of pages written).
+_KEEP = []
+# Hard resource limits of the forking server (its children inherit them): no getrlimit each.
+_HARD_LIMITS = {}
 
 
 def hide_in_worker():
@@ -633,9 +642,8 @@ class Snippet(object):
             cached = _HIDDEN[0].modules.get("tempfile")
         if cached is not None:
             cached.tempdir = None  # a snippet's tempfile.gettempdir() is its own directory
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.close(null)
+        stdin = _STDIN[0] if _STDIN else open(os.devnull)  # noqa: SIM115 - lives with the child
+        os.dup2(stdin.fileno(), 0)
         flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_APPEND", 0)
         out = os.open(os.path.join(wd, "stdout"), flags, 0o600)
         err = os.open(os.path.join(wd, "stderr"), flags, 0o600)
@@ -649,9 +657,10 @@ class Snippet(object):
         self.err = CappedStream(2, self.term, [budget[0]], "<stderr>")
         sys.stdout = sys.__stdout__ = self.out
         sys.stderr = sys.__stderr__ = self.err
-        sys.stdin = sys.__stdin__ = open(os.devnull)  # noqa: SIM115 - lives as long as the child
+        sys.stdin = sys.__stdin__ = stdin
         try:
-            self.fault = open(os.path.join(wd, "fault"), "w")  # noqa: SIM115
+            # a file descriptor, not a file object: faulthandler only writes to the descriptor
+            self.fault = os.open(os.path.join(wd, "fault"), flags, 0o600)
             faulthandler.enable(file=self.fault)
             timeout = float(self.req.get("timeout", 10))
             if self.req.get("dump_on") and hasattr(faulthandler, "register"):
@@ -686,14 +695,16 @@ class Snippet(object):
             if which is None:
                 continue
             try:
-                soft, hard = resource.getrlimit(which)
+                hard = _HARD_LIMITS.get(which)
+                if hard is None:
+                    hard = resource.getrlimit(which)[1]
                 if hard != resource.RLIM_INFINITY:
                     value = min(value, hard)
                 resource.setrlimit(which, (value, value))
             except (ValueError, OSError):
                 pass
-        if hasattr(signal, "SIGXFSZ"):
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        if hasattr(_signal, "SIGXFSZ"):
+            _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
 
     def audit(self, event, args):
         if not self.recording or not event.startswith("socket.") or event == "socket.__new__":
@@ -947,12 +958,27 @@ def _walk(tree):
 
 
 def read_capped(path, req):
-    cap = int(req.get("max_output", 65536))
+    return read_file(path, int(req.get("max_output", 65536)) + 1)
+
+
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def read_file(path, limit):
+    """Up to ``limit`` bytes of a file (b"" when it cannot be read), without a file object.
+
+    Not through a symbolic link, and never blocking on a FIFO: the snippet owned the directory.
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read(cap + 1)
+        fd = os.open(path, _READ_FLAGS)
     except OSError:
         return b""
+    try:
+        return os.read(fd, limit)  # one read: these are regular files (or b"")
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -962,11 +988,17 @@ def read_capped(path, req):
 
 def describe(exc, masker):
     strip_worker_frames(exc)
+    te = None
     try:
-        formatted = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        # what traceback.format_exception builds; its stack and header serve describe_one too
+        if sys.version_info >= (3, 10):
+            te = traceback.TracebackException(type(exc), exc, exc.__traceback__, compact=True)
+        else:
+            te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+        formatted = "".join(te.format())
     except Exception as failure:
         formatted = "<traceback formatting failed: %s>\n" % type(failure).__name__
-    data = describe_one(exc, masker, set(), 0)
+    data = describe_one(exc, masker, set(), 0, te)
     data["formatted"] = masker.text(_cap(formatted, MAX_MESSAGE * 4))
     return data
 
@@ -992,14 +1024,20 @@ def strip_worker_frames(exc, seen=None):
             strip_worker_frames(sub, seen)
 
 
-def describe_one(exc, masker, seen, depth):
+def describe_one(exc, masker, seen, depth, te=None):
     seen.add(id(exc))
     cls = type(exc)
-    te_lines = []
-    try:
-        te_lines = traceback.format_exception_only(cls, exc)
-    except Exception:
-        te_lines = ["%s: <exception str() failed>\n" % cls.__name__]
+    te_lines = None
+    if te is not None:
+        try:
+            te_lines = list(te.format_exception_only())
+        except Exception:
+            te_lines = None
+    if te_lines is None:
+        try:
+            te_lines = traceback.format_exception_only(cls, exc)
+        except Exception:
+            te_lines = ["%s: <exception str() failed>\n" % cls.__name__]
     header = "".join(te_lines)
     try:
         message = str(exc)
@@ -1011,7 +1049,7 @@ def describe_one(exc, masker, seen, depth):
         "mro": ["%s.%s" % (c.__module__, c.__qualname__) for c in cls.__mro__],
         "message": masker.text(_cap(message, MAX_MESSAGE)),
         "header": masker.text(_cap(header, MAX_MESSAGE)),
-        "frames": frames_of(exc, masker),
+        "frames": frames_of(exc, masker, te.stack if te is not None else None),
         "suppress_context": bool(exc.__suppress_context__),
     }
     notes = getattr(exc, "__notes__", None)
@@ -1073,16 +1111,17 @@ def exc_code_names(exc):
     return errno_mod.errorcode
 
 
-def frames_of(exc, masker):
+def frames_of(exc, masker, summaries=None):
     tb = exc.__traceback__
     entries = []
     while tb is not None:
         entries.append(tb)
         tb = tb.tb_next
-    try:
-        summaries = traceback.extract_tb(exc.__traceback__)
-    except Exception:
-        summaries = []
+    if summaries is None:
+        try:
+            summaries = traceback.extract_tb(exc.__traceback__)
+        except Exception:
+            summaries = []
     frames = []
     last_key = None
     count = 0
@@ -1146,29 +1185,35 @@ def prctl(option, value):
         return False
 
 
-def children_of_self():
-    """Direct children of this process (Linux), including orphans it adopted as subreaper."""
+def children_of_self(threads=True):
+    """Direct children of this process (Linux), including orphans it adopted as subreaper.
+
+    ``threads=False`` when this process has a single thread (the forking server): one file.
+    """
     pids = set()
-    try:
-        tasks = os.listdir("/proc/self/task")
-    except OSError:
-        return pids
+    if threads:
+        try:
+            tasks = os.listdir("/proc/self/task")
+        except OSError:
+            return pids
+    else:
+        tasks = [os.getpid()]
     for tid in tasks:
         try:
-            with open("/proc/self/task/%s/children" % tid) as handle:
-                pids.update(int(p) for p in handle.read().split())
-        except (OSError, ValueError):
+            data = read_file("/proc/self/task/%s/children" % tid, 1 << 16)
+            pids.update(int(p) for p in data.split())
+        except ValueError:
             pass
     return pids
 
 
-def kill_descendants(keep=()):
+def kill_descendants(keep=(), threads=True):
     """Kill and reap every child of this process except ``keep``, until none come back."""
     if not POSIX:
         return 0
     killed = 0
     for _ in range(100):
-        pids = children_of_self() - set(keep)
+        pids = children_of_self(threads) - set(keep)
         if not pids:
             break
         for pid in pids:
@@ -1230,10 +1275,8 @@ def finish(workdir, request, status_kind, code, timed_out, duration, info, maske
     result = None
     if not timed_out and status_kind == "exit" and code == 0:
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read(8 << 20)
-            result = json.loads(raw.decode("utf-8"))
-        except (OSError, ValueError):
+            result = json.loads(read_file(path, 8 << 20).decode("utf-8"))
+        except ValueError:
             result = None
     if result is not None:
         result["duration"] = round(duration, 6)
@@ -1285,13 +1328,9 @@ def run_here(request, workdir, info, masker):
         if IS_LINUX:
             kill_descendants()
         data = json.dumps(result, ensure_ascii=True).encode("ascii")
-        tmp = os.path.join(workdir, "result.json.part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, os.path.join(workdir, "result.json"))
+        write_new(os.path.join(workdir, "result.json"), data)
+        if _SOURCES is not None:
+            note_sources(workdir)
         code = 0
     except BaseException:
         code = 70
@@ -1299,6 +1338,57 @@ def run_here(request, workdir, info, masker):
 
 
 _WARM_TRIED = set()
+# Source files whose lines the forking server keeps in linecache for its children (the files
+# their tracebacks showed), and how much of them: a child reading socket.py again for every
+# traceback costs it ~40 pages written. None outside the forking server.
+_SOURCES = None
+_SOURCES_MAX_FILES = 32
+_SOURCES_MAX_BYTES = 1 << 20
+
+
+def note_sources(workdir):
+    """In a child: name the source files its report read that the worker does not keep yet."""
+    new = [
+        name
+        for name, entry in list(linecache.cache.items())
+        if name not in _SOURCES and len(entry) == 4 and entry[1] is not None
+    ]
+    if new:
+        try:
+            write_new(os.path.join(workdir, "sources"), "\n".join(new).encode("utf-8", "replace"))
+        except OSError:
+            pass
+
+
+def keep_sources(data):
+    """In the worker: keep the lines of the files a child named (bounded; the child wrote the
+    list after the snippet ran, so only real, small, regular .py files are read)."""
+    import stat
+
+    added = False
+    total = sum(_SOURCES.values())
+    for name in data.decode("utf-8", "replace").split("\n")[:_SOURCES_MAX_FILES]:
+        if len(_SOURCES) >= _SOURCES_MAX_FILES or name in _SOURCES:
+            continue
+        if not (os.path.isabs(name) and name.endswith(".py")):
+            continue
+        try:
+            info = os.stat(name)
+        except (OSError, ValueError):
+            continue
+        if not stat.S_ISREG(info.st_mode) or total + info.st_size > _SOURCES_MAX_BYTES:
+            continue
+        try:
+            linecache.getlines(name)
+        except Exception:
+            continue
+        _SOURCES[name] = info.st_size
+        total += info.st_size
+        added = True
+    if added:
+        gc.collect()
+        if hasattr(gc, "freeze"):
+            gc.freeze()
 
 
 def plan(request):
@@ -1317,6 +1407,24 @@ def plan(request):
         except Exception:
             pass
     warm(trees)
+
+
+def write_new(path, data):
+    """Write a file that only this process creates. No temporary name and rename: the worker
+    reads it only after this process exited with status 0, that is after the write finished.
+    Never through whatever the snippet may have left at that name (a symbolic link...)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        os.unlink(path)
+        fd = os.open(path, flags, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def warm(trees):
@@ -1348,6 +1456,21 @@ def warm(trees):
     gc.collect()
     if hasattr(gc, "freeze"):
         gc.freeze()  # keep the new objects out of every child's collections
+
+
+def warm_formatting(masker):
+    """Run the traceback formatting path once in the worker, so no child pays for its first
+    use, through a frame of socket.py: its lines stay in linecache for every child (a network
+    snippet's traceback nearly always shows them). No connection: an unknown address family."""
+    try:
+        import socket
+
+        socket.socket(-12345)
+    except Exception as exc:
+        try:
+            describe(exc, masker)
+        except Exception:
+            pass
 
 
 def warm_resolver():
@@ -1400,11 +1523,19 @@ class Server(object):
                 __import__(name)
             except BaseException:
                 pass
-        try:  # warm the formatting path once so each child does not pay for it
-            raise OSError(111, "warm-up")
-        except OSError as exc:
-            traceback.format_exception(type(exc), exc, exc.__traceback__)
+        warm_formatting(self.masker)
+        global _SOURCES
+        _SOURCES = {name: entry[0] for name, entry in linecache.cache.items() if len(entry) == 4}
         warm_resolver()
+        _STDIN.append(open(os.devnull))  # noqa: SIM115 - every child's sys.stdin
+        _KEEP.extend([sys.stdin, sys.stdout, sys.stderr, sys.__stdin__, sys.__stdout__])
+        for name in ("RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_AS", "RLIMIT_NPROC"):
+            which = getattr(resource, name, None)
+            if which is not None:
+                try:
+                    _HARD_LIMITS[which] = resource.getrlimit(which)[1]
+                except (ValueError, OSError):
+                    pass
         hide_in_worker()
         gc.collect()
         if hasattr(gc, "freeze"):
@@ -1492,7 +1623,7 @@ class Server(object):
             try:
                 os.setsid()
                 signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
                 prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
                 prctl(_PR_SET_CHILD_SUBREAPER, 1)
                 if dump_on is not None:
@@ -1544,21 +1675,43 @@ class Server(object):
             request, workdir, started, _deadline, timed_out, dump_at = item
             duration = time.monotonic() - started
             kill_group(pid)
-            kill_descendants(keep=self.running.keys())
+            kill_descendants(keep=self.running.keys(), threads=False)
             if os.WIFSIGNALED(status):
                 kind, code = "signal", os.WTERMSIG(status)
                 if dump_at is False and code == getattr(signal, "SIGUSR2", None):
                     timed_out = True  # the snippet undid faulthandler's handler; it was hanging
             else:
                 kind, code = "exit", os.WEXITSTATUS(status)
+            raw = None
+            if not timed_out and kind == "exit" and code == 0:
+                raw = read_file(os.path.join(workdir, "result.json"), 8 << 20)
+                if raw[:1] != b"{" or raw[-1:] != b"}" or b"\n" in raw:
+                    raw = None  # not what the child writes: let finish() say what happened
+            if raw is None:
+                try:
+                    result = finish(
+                        workdir, request, kind, code, timed_out, duration, self.info, self.masker
+                    )
+                except Exception as exc:  # a bug here must not take the whole worker down
+                    result = {"schema": 1, "outcome": "error", "detail": "worker: %r" % (exc,)}
             try:
-                result = finish(
-                    workdir, request, kind, code, timed_out, duration, self.info, self.masker
+                names = os.listdir(workdir)
+            except OSError:
+                names = []
+            if "sources" in names and _SOURCES is not None:
+                keep_sources(read_file(os.path.join(workdir, "sources"), 1 << 16))
+            remove_tree(workdir, names)
+            if raw is None:
+                self.send({"id": request.get("id"), "result": result})
+            else:
+                # The child's JSON goes out as it is (no decoding and encoding it again here);
+                # the parent sets the result's duration from the envelope's.
+                self.outbox += b'{"id": %s, "duration": %s, "result": %s}\n' % (
+                    json.dumps(request.get("id")).encode("ascii"),
+                    repr(round(duration, 6)).encode("ascii"),
+                    raw,
                 )
-            except Exception as exc:  # a bug here must not take the whole worker down
-                result = {"schema": 1, "outcome": "error", "detail": "worker: %r" % (exc,)}
-            remove_tree(workdir)
-            self.send({"id": request.get("id"), "result": result})
+                self.flush()
 
     def send(self, message):
         self.outbox += json.dumps(message, ensure_ascii=True).encode("ascii") + b"\n"

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -44,6 +45,7 @@ ENV_FIXED = {
     "TERM": "dumb",
 }
 WORKER_SILENCE = 60.0  # seconds past every deadline before a worker is declared hung
+_DAMAGED = re.compile(rb'\{"id": (\d+), ')
 
 
 @dataclass(frozen=True)
@@ -142,10 +144,19 @@ class _ForkWorker:
             try:
                 message = json.loads(line)
             except ValueError:
+                # The worker passes a child's result through without decoding it: a damaged
+                # one still names its snippet at the start of the line.
+                damaged = _DAMAGED.match(line)
+                job = self.pending.pop(int(damaged.group(1)), None) if damaged else None
+                if job is not None:
+                    job.result = _error_result(job, "the snippet's result came back damaged")
                 continue
             job = self.pending.pop(message.get("id"), None)
             if job is not None:
-                job.result = message.get("result")
+                result = message.get("result")
+                if isinstance(result, dict) and "duration" in message:
+                    result["duration"] = message["duration"]
+                job.result = result
 
     def overdue(self) -> bool:
         if not self.pending:
