@@ -19,6 +19,11 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
 _UNTOUCHED_KEYS = frozenset({"code", "source", "schema"})
 MIN_SECRET = 4
+# In ASCII-only JSON text (what the worker writes), every string that ``Hygiene.text`` would
+# change shows one of these: a control or non-ASCII character is escaped as \b, \f or \uXXXX,
+# and an address starts with 0x. (\n, \r and \t are not controls here.)
+_JSON_MARKERS = (b"\\u", b"\\b", b"\\f", b"0x")
+_JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII that JSON writes as it is
 
 
 def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
@@ -51,6 +56,30 @@ class Hygiene:
     ) -> Hygiene:
         environ = os.environ if environ is None else environ
         return cls(secret_values(environ), default_path_labels(paths))
+
+    def needed(self, raw: bytes) -> bool:
+        """Whether cleaning could change any string of this JSON text (False: skip ``clean``).
+
+        A fast, conservative look at the bytes: True whenever in doubt (a non-ASCII document,
+        a secret or path that JSON would escape, or any of them appearing at all).
+        """
+        if not raw.isascii():
+            return True
+        for marker in _JSON_MARKERS:
+            if marker in raw:
+                return True
+        return any(needle is None or needle in raw for needle in self._needles())
+
+    def _needles(self) -> tuple[bytes | None, ...]:
+        needles = self.__dict__.get("_needles_cache")
+        if needles is None:
+            words = list(self.secrets) + [path for path, _ in self.paths if path]
+            needles = tuple(
+                w.encode("ascii") if w.isascii() and _JSON_PLAIN.fullmatch(w) else None
+                for w in words
+            )
+            object.__setattr__(self, "_needles_cache", needles)
+        return needles
 
     def text(self, text: str) -> str:
         if not text.isascii():  # only non-ASCII text can hold lone surrogates

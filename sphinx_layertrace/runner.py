@@ -90,13 +90,17 @@ class _Job:
     interpreter: Interpreter
     result: dict | None = None
     started: float = field(default_factory=time.monotonic)
+    plain: bool = False  # the result's JSON text showed nothing for Hygiene to clean
 
 
 class _ForkWorker:
     """A ``_worker.py serve`` process for one interpreter."""
 
-    def __init__(self, interpreter: Interpreter, env: dict[str, str], parallel: int) -> None:
+    def __init__(
+        self, interpreter: Interpreter, env: dict[str, str], parallel: int, hygiene: Hygiene
+    ) -> None:
         self.interpreter = interpreter
+        self.hygiene = hygiene
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self.proc = procs.popen_isolated(
             [interpreter.executable, WORKER, "serve", str(parallel)],
@@ -114,6 +118,7 @@ class _ForkWorker:
         self.pending: dict[int, _Job] = {}
         self.dead = False
         self.last_heard = time.monotonic()
+        self.poller: selectors.BaseSelector | None = None
 
     def send(self, job: _Job) -> None:
         self.pending[job.ident] = job
@@ -124,6 +129,12 @@ class _ForkWorker:
             self.proc.stdin.flush()
         except OSError:
             self.fail("the worker process is gone")
+
+    def wait_readable(self, timeout: float) -> None:
+        if self.poller is None:
+            self.poller = selectors.DefaultSelector()  # made and registered once
+            self.poller.register(self.fd, selectors.EVENT_READ)
+        self.poller.select(timeout=timeout)
 
     def read(self) -> None:
         """Take whatever the worker has written; never blocks."""
@@ -156,6 +167,7 @@ class _ForkWorker:
                 result = message.get("result")
                 if isinstance(result, dict) and "duration" in message:
                     result["duration"] = message["duration"]
+                job.plain = not self.hygiene.needed(line)
                 job.result = result
 
     def overdue(self) -> bool:
@@ -177,6 +189,9 @@ class _ForkWorker:
         self.close()
 
     def close(self) -> None:
+        if self.poller is not None:
+            self.poller.close()
+            self.poller = None
         try:
             if self.proc.stdin:
                 self.proc.stdin.close()
@@ -289,7 +304,7 @@ class Runner:
     def _worker_for(self, interpreter: Interpreter) -> _ForkWorker:
         worker = self._workers.get(interpreter.executable)
         if worker is None or worker.dead:
-            worker = _ForkWorker(interpreter, self.env, self.parallel)
+            worker = _ForkWorker(interpreter, self.env, self.parallel, self.hygiene)
             self._workers[interpreter.executable] = worker
         return worker
 
@@ -303,9 +318,7 @@ class Runner:
         if worker.dead:
             job.result = job.result or _error_result(job, "the worker process is gone")
             return
-        with selectors.DefaultSelector() as sel:
-            sel.register(worker.fd, selectors.EVENT_READ)
-            sel.select(timeout=1.0)
+        worker.wait_readable(1.0)
         worker.read()
         if job.result is None and worker.overdue():
             worker.fail("it stopped answering")
@@ -365,7 +378,10 @@ class Runner:
     # -- results --------------------------------------------------------------------------
 
     def _to_capture(self, job: _Job) -> Capture:
-        data = self.hygiene.clean(job.result or _error_result(job, "no result"))
+        if job.plain and job.result is not None:
+            data = job.result  # nothing in it for hygiene to change (checked on its JSON text)
+        else:
+            data = self.hygiene.clean(job.result or _error_result(job, "no result"))
         data.setdefault("python", {})["label"] = job.interpreter.label
         data["code"] = job.request.code
         return Capture.from_dict(data)

@@ -1,0 +1,51 @@
+"""Hygiene.needed: the runner skips cleaning a result only when cleaning would change nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sphinx_layertrace.hygiene import Hygiene
+
+HYGIENE = Hygiene(
+    secrets=("s3cr3t-value", 'with"quote'),
+    paths=(("/home/author/docs", "<docs>"), ("/home/author", "~")),
+)
+
+STRINGS = [
+    "ConnectionRefusedError: [Errno 111] Connection refused",
+    "tab\tand\nnewline\r",
+    "bell \x07 here",
+    "\x1b[31mred\x1b[0m",
+    "backspace \x08 and form feed \x0c",
+    "del \x7f and c1 \x9b",
+    "é ü \u2603",
+    "lone \udcff surrogate",
+    "<object at 0x7f3a2b1c4d50>",
+    "0xdeadbeef",
+    "token s3cr3t-value inside",
+    'a with"quote secret',
+    "/home/author/docs/conf.py",
+    "/home/author/.cache",
+    "/home/other/file",
+    'quotes " and backslashes \\ and \\b',
+]
+
+
+@pytest.mark.parametrize("text", STRINGS)
+def test_a_document_said_to_need_nothing_is_left_unchanged_by_clean(text):
+    document = {"stdout": text, "steps": [{"output": text}], "code": text, "n": 1}
+    raw = json.dumps(document, ensure_ascii=True).encode("ascii")
+    if not HYGIENE.needed(raw):
+        assert HYGIENE.clean(json.loads(raw)) == json.loads(raw)
+    if HYGIENE.clean(document) != document:
+        assert HYGIENE.needed(raw)
+
+
+def test_plain_results_are_recognised():
+    raw = json.dumps({"stdout": "hello\n", "exception": {"type": "OSError"}}).encode("ascii")
+    assert not Hygiene(secrets=("s3cr3t-value",), paths=HYGIENE.paths).needed(raw)
+    assert not Hygiene().needed(raw)
+    # a secret that JSON would write escaped cannot be looked for in the bytes: always clean
+    assert HYGIENE.needed(raw)
