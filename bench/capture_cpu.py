@@ -90,9 +90,8 @@ def main() -> int:
     total = [
         (r["main_user"] + r["main_sys"] + r["kids_user"] + r["kids_sys"]) * 1000 / n for r in rows
     ]
-    print(
-        f"{'total CPU ms/snippet':<40} {statistics.median(total):8.2f}   ({min(total):.2f}..{max(total):.2f})"
-    )
+    spread = f"({min(total):.2f}..{max(total):.2f})"
+    print(f"{'total CPU ms/snippet':<40} {statistics.median(total):8.2f}   {spread}")
     return 0
 
 

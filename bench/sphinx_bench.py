@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "_work"
 VENV = WORK / "venv"
+SOURCE: Path | None = None  # --src
 PER_PAGE = 10
 VARIANTS = ("plain", "layertrace", "ipython")
 
@@ -135,6 +136,8 @@ class Project:
         env = dict(os.environ)
         env["IPYTHONDIR"] = str(WORK / "ipythondir")
         env.pop("PYTHONPATH", None)
+        if SOURCE is not None:  # --src: the extension of another checkout (before/after)
+            env["PYTHONPATH"] = str(SOURCE)
         # Measure an ordinary installation: Sphinx and IPython in site-packages have their .pyc
         # files; without this, an editable install of the extension (and nothing else) would be
         # recompiled from source in every build (~50 ms of a 0.5 s warm build).
@@ -260,7 +263,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per figure (median)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--json", type=Path, help="also write the raw timings here")
+    parser.add_argument(
+        "--src",
+        type=Path,
+        help="import sphinx_layertrace from this checkout (e.g. a git worktree of an older"
+        " commit) instead of the installed one, to compare before and after in one way",
+    )
     args = parser.parse_args()
+    global SOURCE
+    SOURCE = args.src.resolve() if args.src else None
     python = ensure_venv()
     version = subprocess.run(
         [
