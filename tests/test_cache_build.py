@@ -133,7 +133,17 @@ def test_parallel_builds_share_the_cache(tmp_path):
     env = dict(os.environ)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "sphinx", "-q", "-b", "html", str(src), str(tmp_path / out)],
+            [
+                sys.executable,
+                "-m",
+                "sphinx",
+                "-N",
+                "-q",
+                "-b",
+                "html",
+                str(src),
+                str(tmp_path / out),
+            ],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -315,7 +325,7 @@ def test_a_page_rewritten_without_rereading_takes_its_capture_from_the_cache(tmp
     )
     (src / "other.rst").write_text("Other\n=====\n")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "sphinx", "-b", "html", str(src), str(out)]
+    command = [sys.executable, "-m", "sphinx", "-N", "-b", "html", str(src), str(out)]
     first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert "1 snippets run" in first.stdout
     (src / "other.rst").write_text("Another title\n=============\n")

@@ -30,7 +30,7 @@ def build(tmp_path: Path, index: str, conf: str = "", builder: str = "html", env
     (src / "index.rst").write_text(textwrap.dedent(index), encoding="utf-8")
     out = tmp_path / "out"
     done = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-q", "-b", builder, str(src), str(out)],
+        [sys.executable, "-m", "sphinx", "-N", "-q", "-b", builder, str(src), str(out)],
         capture_output=True,
         text=True,
         timeout=120,

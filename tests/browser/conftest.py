@@ -40,7 +40,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def build_site(srcdir: Path, outdir: Path, *extra: str) -> None:
     """sphinx-build with the interpreter running the tests; raises with the log on failure."""
-    cmd = [sys.executable, "-m", "sphinx", "-q", "-b", "html", *extra, str(srcdir), str(outdir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-N",
+        "-q",
+        "-b",
+        "html",
+        *extra,
+        str(srcdir),
+        str(outdir),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
