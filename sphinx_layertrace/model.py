@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_type_hints
+from typing import Any, Literal
 
 SCHEMA_VERSION = 1
 
@@ -193,10 +193,6 @@ class Capture:
 
     # -- convenience ---------------------------------------------------------------------
 
-    @property
-    def final_exception(self) -> ExceptionInfo | None:
-        return self.exception
-
     def replace(self, **changes: Any) -> Capture:
         return dataclasses.replace(self, **changes)
 
@@ -253,15 +249,6 @@ def _defaults(cls: type) -> tuple[tuple[str, bool, Any], ...] | None:
     return found
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = get_type_hints(cls)
-    return _HINTS[cls]
-
-
 _NESTED = {
     "platform": Platform,
     "python": PythonInfo,
@@ -277,24 +264,47 @@ _SEQUENCES = {
 }
 
 
-_NAMES: dict[type, frozenset[str]] = {}
+#: Per dataclass: its field names, the defaults of the optional ones, the required ones.
+_SPECS: dict[type, tuple[frozenset[str], dict[str, Any], frozenset[str]]] = {}
+
+
+def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str]]:
+    spec = _SPECS.get(cls)
+    if spec is None:
+        defaults: dict[str, Any] = {}
+        required = set()
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                defaults[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                defaults[f.name] = f.default_factory()  # frozen values: safe to share
+            else:
+                required.add(f.name)
+        spec = _SPECS[cls] = (frozenset(defaults) | required, defaults, frozenset(required))
+    return spec
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:
-    """Make ``cls`` from a dict, ignoring unknown keys (a newer writer may add fields)."""
-    names = _NAMES.get(cls)
-    if names is None:
-        names = _NAMES[cls] = frozenset(f.name for f in dataclasses.fields(cls))
-    kwargs: dict[str, Any] = {}
+    """Make ``cls`` from a dict, ignoring unknown keys (a newer writer may add fields).
+
+    Reading the cache makes thousands of these per build, so the frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` per field) is bypassed: the instance dict is filled
+    from the defaults and the data in one step. Missing required fields still fail.
+    """
+    names, defaults, required = _spec(cls)
+    values = dict(defaults)
     for key, raw in data.items():
         if key not in names:
             continue
-        value = raw
         if key in _NESTED and raw is not None:
-            value = _build(_NESTED[key], raw)
+            values[key] = _build(_NESTED[key], raw)
         elif key in _SEQUENCES:
-            value = tuple(_build(_SEQUENCES[key], item) for item in raw)
-        elif isinstance(raw, list):
-            value = tuple(raw)
-        kwargs[key] = value
-    return cls(**kwargs)
+            values[key] = tuple(_build(_SEQUENCES[key], item) for item in raw)
+        else:
+            values[key] = tuple(raw) if isinstance(raw, list) else raw
+    if not required.issubset(values):
+        missing = ", ".join(sorted(required - values.keys()))
+        raise TypeError(f"{cls.__name__} needs {missing}")
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
