@@ -39,9 +39,6 @@ class Planned:
     key: str = ""
     missing: str = ""  # set when the interpreter does not exist
 
-    def to_primitive(self) -> dict[str, Any]:
-        return {"label": self.label, "key": self.key, "missing": self.missing}
-
 
 def snippet_id(code: str, setup: list[str] | tuple[str, ...], style: str) -> str:
     """Platform-independent name of a snippet: how frozen captures of it are found."""
@@ -78,6 +75,7 @@ class Session:
         self._runner: Runner | None = None
         self._tickets: dict[str, int] = {}
         self._memo: dict[str, Capture] = {}
+        self._planned: dict[tuple, list[Planned]] = {}
         self.read_elsewhere: set[str] = set()  # documents read by forked -j readers
         self.executed = 0
         self.from_cache = 0
@@ -89,6 +87,22 @@ class Session:
     # -- planning and submitting ----------------------------------------------------------
 
     def plan(self, node: Any) -> list[Planned]:
+        """The captures a snippet needs; the same snippet is planned once per build (the
+        document's read and its write both ask, and identical snippets share the answer)."""
+        memo_key = (
+            node["code"],
+            node["style"],
+            tuple(node.get("setup", ())),
+            float(node["timeout"]),
+            tuple(node.get("labels") or ()),
+            node.get("caption", ""),
+        )
+        planned = self._planned.get(memo_key)
+        if planned is None:
+            planned = self._planned[memo_key] = self._plan(node)
+        return planned
+
+    def _plan(self, node: Any) -> list[Planned]:
         request = request_for(node, self.config)
         labels = node.get("labels") or [self.registry.default().label]
         planned = []
