@@ -426,12 +426,7 @@ class ModuleStash(object):
             sys.meta_path.remove(self)
         for name, module in self.modules.items():
             sys.modules.setdefault(name, module)
-        for owner, child, module in self.detached:
-            if not hasattr(owner, child):
-                try:
-                    setattr(owner, child, module)
-                except Exception:
-                    pass
+        self.reattach()
         self.modules = {}
         self.detached = []
 
