@@ -626,12 +626,16 @@ class Snippet(object):
 
     def isolate(self):
         wd = self.workdir
-        os.chdir(wd)
+        # The snippet works one level down, so files it writes (even one named result.json)
+        # never meet the ones this process reports through.
+        home = os.path.join(wd, "cwd")
+        os.mkdir(home, 0o700)
+        os.chdir(home)
         env = os.environ
-        env["HOME"] = wd
-        env["TMPDIR"] = wd
-        env["TEMP"] = wd
-        env["TMP"] = wd
+        env["HOME"] = home
+        env["TMPDIR"] = home
+        env["TEMP"] = home
+        env["TMP"] = home
         cached = sys.modules.get("tempfile")
         if cached is None and _HIDDEN:
             cached = _HIDDEN[0].modules.get("tempfile")
@@ -1700,11 +1704,13 @@ class Server(object):
                 self.send({"id": request.get("id"), "result": result})
             else:
                 # The child's JSON goes out as it is (no decoding and encoding it again here);
-                # the parent sets the result's duration from the envelope's.
-                self.outbox += b'{"id": %s, "duration": %s, "result": %s}\n' % (
+                # the parent sets the result's duration from the envelope's. The envelope's own
+                # keys come last: JSON keeps the last of duplicate keys, so bytes a snippet forged
+                # into its result can never claim another snippet's id.
+                self.outbox += b'{"result": %s, "id": %s, "duration": %s}\n' % (
+                    raw,
                     json.dumps(request.get("id")).encode("ascii"),
                     repr(round(duration, 6)).encode("ascii"),
-                    raw,
                 )
                 self.flush()
 

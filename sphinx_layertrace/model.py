@@ -180,7 +180,7 @@ class Capture:
             raise SchemaError(f"unknown capture schema {schema!r} (this reader knows 1)")
         try:
             return _build(cls, data)
-        except (TypeError, ValueError, KeyError) as exc:
+        except Exception as exc:  # anything a forged or damaged document can trigger
             raise SchemaError(f"malformed capture: {exc}") from None
 
     @classmethod
@@ -264,15 +264,30 @@ _SEQUENCES = {
 }
 
 
-#: Per dataclass: its field names, the defaults of the optional ones, the required ones.
-_SPECS: dict[type, tuple[frozenset[str], dict[str, Any], frozenset[str]]] = {}
+#: What a scalar field may hold, by its annotation (the model's annotations are strings).
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "Origin": (str,),
+    "Outcome": (str,),
+    "str | None": (str, type(None)),
+    "int": (int,),
+    "int | None": (int, type(None)),
+    "float": (int, float),
+    "float | None": (int, float, type(None)),
+    "bool": (bool,),
+}
+
+#: Per dataclass: its field names, the defaults of the optional ones, the required ones, and the
+#: accepted types of its scalar fields.
+_SPECS: dict[type, tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]] = {}
 
 
-def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str]]:
+def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]:
     spec = _SPECS.get(cls)
     if spec is None:
         defaults: dict[str, Any] = {}
         required = set()
+        scalars = {}
         for f in dataclasses.fields(cls):
             if f.default is not dataclasses.MISSING:
                 defaults[f.name] = f.default
@@ -280,7 +295,10 @@ def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str]]:
                 defaults[f.name] = f.default_factory()  # frozen values: safe to share
             else:
                 required.add(f.name)
-        spec = _SPECS[cls] = (frozenset(defaults) | required, defaults, frozenset(required))
+            if f.type in _SCALARS:
+                scalars[f.name] = _SCALARS[f.type]
+        names = frozenset(defaults) | required
+        spec = _SPECS[cls] = (names, defaults, frozenset(required), scalars)
     return spec
 
 
@@ -291,17 +309,28 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     ``__init__`` (one ``object.__setattr__`` per field) is bypassed: the instance dict is filled
     from the defaults and the data in one step. Missing required fields still fail.
     """
-    names, defaults, required = _spec(cls)
+    if not isinstance(data, dict):
+        raise TypeError(f"{cls.__name__} must be an object, not {type(data).__name__}")
+    names, defaults, required, scalars = _spec(cls)
     values = dict(defaults)
     for key, raw in data.items():
         if key not in names:
             continue
-        if key in _NESTED and raw is not None:
-            values[key] = _build(_NESTED[key], raw)
+        if key in _NESTED:
+            values[key] = None if raw is None else _build(_NESTED[key], raw)
         elif key in _SEQUENCES:
+            if not isinstance(raw, list | tuple):
+                raise TypeError(f"{cls.__name__}.{key} must be a list")
             values[key] = tuple(_build(_SEQUENCES[key], item) for item in raw)
-        else:
-            values[key] = tuple(raw) if isinstance(raw, list) else raw
+        elif key in scalars:
+            allowed = scalars[key]
+            if not isinstance(raw, allowed) or (isinstance(raw, bool) and bool not in allowed):
+                raise TypeError(f"{cls.__name__}.{key} has the wrong type ({type(raw).__name__})")
+            values[key] = raw
+        else:  # tuple[str, ...]
+            if not isinstance(raw, list | tuple) or not all(isinstance(i, str) for i in raw):
+                raise TypeError(f"{cls.__name__}.{key} must be a list of strings")
+            values[key] = tuple(raw)
     if not required.issubset(values):
         missing = ", ".join(sorted(required - values.keys()))
         raise TypeError(f"{cls.__name__} needs {missing}")

@@ -29,7 +29,7 @@ from typing import Literal
 from . import _worker, procs
 from .hygiene import Hygiene
 from .interpreters import WORKER, Interpreter, current
-from .model import Capture
+from .model import Capture, SchemaError
 
 Mode = Literal["auto", "fork", "spawn"]
 #: Variables a child may see from the build's environment; everything else is withheld.
@@ -378,13 +378,21 @@ class Runner:
     # -- results --------------------------------------------------------------------------
 
     def _to_capture(self, job: _Job) -> Capture:
-        if job.plain and job.result is not None:
-            data = job.result  # nothing in it for hygiene to change (checked on its JSON text)
+        """The child's report as a Capture; a report that is not one is an ``error`` outcome."""
+        result = job.result if isinstance(job.result, dict) else None
+        if job.plain and result is not None:
+            data = result  # nothing in it for hygiene to change (checked on its JSON text)
         else:
-            data = self.hygiene.clean(job.result or _error_result(job, "no result"))
-        data.setdefault("python", {})["label"] = job.interpreter.label
-        data["code"] = job.request.code
-        return Capture.from_dict(data)
+            data = self.hygiene.clean(result or _error_result(job, "no result"))
+        try:
+            python = data.setdefault("python", {})
+            python["label"] = job.interpreter.label
+            data["code"] = job.request.code
+            return Capture.from_dict(data)
+        except (SchemaError, AttributeError, TypeError) as exc:
+            data = _error_result(job, f"the snippet's report was not readable ({exc})")
+            data["python"]["label"] = job.interpreter.label
+            return Capture.from_dict(data)
 
 
 def _read_status(workdir: str) -> dict | None:

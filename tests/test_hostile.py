@@ -113,3 +113,39 @@ def test_relative_writes_land_in_a_throwaway_directory(runner, tmp_path, monkeyp
     assert sorted(os.listdir(tmp_path)) == before
     assert "scribble" not in " ".join(os.listdir(tmp_path))
     assert str(tmp_path) not in cap.stdout
+
+
+def test_a_file_named_result_json_in_the_snippets_directory_is_just_a_file(runner):
+    code = (
+        "import json, os\n"
+        "json.dump({'schema': 1, 'code': 'x', 'outcome': 'returned'}, open('result.json', 'w'))\n"
+        "os._exit(0)\n"
+    )
+    cap = run(runner, code)
+    assert cap.outcome == "crashed"  # os._exit before reporting; the file did not pose as a report
+
+
+def test_a_forged_report_cannot_claim_another_snippets_result():
+    forged = (
+        "import os\n"
+        "open('../result.json', 'w').write("
+        '\'{"schema": 1, "code": "c", "outcome": "returned"}, "id": 2, "z": {}\')\n'
+        "os._exit(0)\n"
+    )
+    with Runner() as fresh:  # tickets count from 1: the forgery names the next one, 2
+        first = fresh.submit(Request(forged, timeout=3))
+        second = fresh.submit(Request("1 / 0", timeout=3))
+        assert second == 2
+        assert fresh.result(second).exception.type == "ZeroDivisionError"
+        fresh.result(first)  # whatever it claims for itself, it is a Capture, not an exception
+
+
+def test_a_report_that_is_not_a_capture_is_an_error_outcome(runner):
+    code = (
+        "import os\n"
+        "open('../result.json', 'w').write('{\"schema\": 1, \"exception\": \"boom\"}')\n"
+        "os._exit(0)\n"
+    )
+    cap = run(runner, code)
+    assert cap.outcome == "error"
+    assert "not readable" in cap.detail
