@@ -52,7 +52,7 @@ def _str_mapping(value: Any) -> str | None:
         return "must be a dict of strings"
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            return f"entry {key!r}: {item!r} must map a string to a string"
+            return f"entry {key!r} (a {type(item).__name__}) must map a string to a string"
     return None
 
 
@@ -69,6 +69,10 @@ def _layers(value: Any) -> str | None:
 def _url(value: Any) -> str | None:
     if not isinstance(value, str) or "{name}" not in value:
         return "must be a URL template containing {name}"
+    try:
+        value.format(name="ECONNREFUSED", number=111)
+    except (KeyError, IndexError, ValueError) as exc:
+        return f"may use only {{name}} and {{number}} ({exc.__class__.__name__}: {exc})"
     return None
 
 
@@ -179,9 +183,9 @@ def validate(app: Any, config: Any) -> None:
         problem = option.check(value)
         if problem:
             path, line = _where(app.confdir, option.name)
-            message = (
-                f"{option.name} {problem} (got {value!r}); using the default {option.default!r}"
-            )
+            # layertrace_env may hold tokens: its problem names the entry, never the values
+            got = "" if option.name == "layertrace_env" else f" (got {value!r})"
+            message = f"{option.name} {problem}{got}; using the default {option.default!r}"
             problems.append((line, f"{path}:{line}", message))
             config[option.name] = option.default
     for _line, location, message in sorted(problems):

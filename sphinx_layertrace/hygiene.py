@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|AUTH|COOKIE|CREDENTIAL|SESSION", re.IGNORECASE)
+SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|AUTH|COOKIE|CREDENTIAL", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
 _UNTOUCHED_KEYS = frozenset({"code", "source", "schema"})
-MIN_SECRET = 4
+MIN_SECRET = 6  # shorter values are ordinary words more often than secrets
 # In ASCII-only JSON text (what the worker writes), every string that ``Hygiene.text`` would
 # change shows one of these: a control or non-ASCII character is escaped as \b, \f or \uXXXX,
 # and an address starts with 0x. (\n, \r and \t are not controls here.)

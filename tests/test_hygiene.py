@@ -49,3 +49,15 @@ def test_plain_results_are_recognised():
     assert not Hygiene().needed(raw)
     # a secret that JSON would write escaped cannot be looked for in the bytes: always clean
     assert HYGIENE.needed(raw)
+
+
+def test_only_secret_looking_names_with_real_values_are_redacted():
+    from sphinx_layertrace.hygiene import secret_values
+
+    environ = {
+        "GITHUB_TOKEN": "ghp-abcdef123",
+        "DB_PASSWORD": "hunter2!",
+        "XDG_SESSION_CLASS": "user",  # not a secret name: 'user' stays readable on the page
+        "API_KEY": "abc",  # too short to tell from an ordinary word
+    }
+    assert sorted(secret_values(environ)) == ["ghp-abcdef123", "hunter2!"]

@@ -48,6 +48,8 @@ def build(tmp_path: Path, index: str, conf: str = "", builder: str = "html", env
         ("layertrace_execute = 'sometimes'", "layertrace_execute must be one of auto"),
         ("layertrace_layers = {'requests': 'network'}", "layertrace_layers entry 'requests'"),
         ("layertrace_errno_url = 'https://example.org/'", "must be a URL template"),
+        ("layertrace_errno_url = 'https://e.org/{name}#{anchor}'", "may use only {name}"),
+        ("layertrace_env = {'A_TOKEN': 's3cr3t-value', 'B': 2}", "entry 'B' (a int)"),
         ("layertrace_env = {'A': 1}", "layertrace_env entry 'A'"),
         ("layertrace_max_output = 10", "layertrace_max_output must be a number of bytes"),
         ("layertrace_interpreters = ['3.12']", "layertrace_interpreters must be a dict"),
@@ -63,6 +65,7 @@ def test_a_bad_config_value_is_one_clear_error(tmp_path, setting, names):
     assert names in errors[0], stderr
     assert code == 0  # the build went on with the default ...
     assert "ZeroDivisionError" in (out / "index.html").read_text("utf-8")  # ... and ran
+    assert "s3cr3t-value" not in stderr  # an env error names the entry, never the values
 
 
 def test_bad_directive_options_warn_at_their_line_and_the_build_goes_on(tmp_path):
