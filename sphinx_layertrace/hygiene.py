@@ -33,13 +33,26 @@ def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def default_path_labels(extra: Iterable[tuple[str, str]] = ()) -> tuple[tuple[str, str], ...]:
-    home = os.path.expanduser("~")
-    pairs = list(extra)
-    if home not in ("", "/"):
-        pairs.append((home, "~"))
-        real = os.path.realpath(home)
-        if real != home:
-            pairs.append((real, "~"))
+    """The build machine's own places: what a worker's dying words may mention (the child maps
+    the target interpreter's paths itself)."""
+    import site
+    import sys
+    import tempfile
+
+    places = [
+        *extra,
+        *((path, "<site-packages>") for path in site.getsitepackages()),
+        (os.path.dirname(os.path.abspath(__file__)), "<layertrace>"),
+        (sys.prefix, "<prefix>"),
+        (sys.base_prefix, "<prefix>"),
+        (tempfile.gettempdir(), "<tmp>"),
+        (os.path.expanduser("~"), "~"),
+    ]
+    pairs = set()
+    for path, label in places:
+        if path and path not in ("/", "."):
+            pairs.add((path, label))
+            pairs.add((os.path.realpath(path), label))
     return tuple(sorted(pairs, key=lambda p: len(p[0]), reverse=True))
 
 
