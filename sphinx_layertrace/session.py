@@ -161,13 +161,25 @@ class Session:
         return self._runner
 
     def start_build(self) -> None:
-        """Counters are per build: one app can build more than once (tests, autobuild)."""
+        """Everything but the configuration is per build: one app can build more than once
+        (tests, autobuild), and a new build must not see the last one's tickets or results."""
         self.executed = 0
         self.from_cache = 0
         self.cache.stats = type(self.cache.stats)()
+        self._tickets.clear()
+        self._memo.clear()
+        self._planned.clear()
+        self.read_elsewhere.clear()
 
     def close(self) -> None:
+        """Stop the worker; results that finished but no page asked for (a snippet inside an
+        excluded ``.. only::`` block) still go to the cache, so the next build need not rerun them.
+        """
         if self._runner is not None:
+            for key, ticket in self._tickets.items():
+                if self._runner.done(ticket):
+                    self.cache.put(key, self._runner.result(ticket))
+            self._tickets.clear()
             self._runner.close()
             self._runner = None
 

@@ -334,3 +334,32 @@ def test_a_page_rewritten_without_rereading_takes_its_capture_from_the_cache(tmp
     assert "writing output... [" in second.stdout and "index" in second.stdout
     html = (out / "index.html").read_text(encoding="utf-8")
     assert "ConnectionRefusedError: [Errno 111]" in html
+
+
+def test_a_snippet_in_an_excluded_only_block_is_cached_for_the_next_build(tmp_path):
+    """It runs (planned at read time) but no page collects it; the next build must not rerun it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f"extensions = ['sphinx_layertrace']\nlayertrace_cache_dir = {str(tmp_path / 'c')!r}\n"
+    )
+    (src / "index.rst").write_text(
+        "Index\n=====\n\n.. only:: layertrace_win32\n\n   .. layertrace::\n\n      1 / 0\n"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-N",
+        "-E",
+        "-b",
+        "html",
+        str(src),
+        str(tmp_path / "o"),
+    ]
+    first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    if sys.platform == "win32":
+        pytest.skip("the block is not excluded on Windows")
+    assert "1 snippets run" in first.stdout, first.stdout
+    second = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
+    assert "0 snippets run, 1 from the cache" in second.stdout, second.stdout
