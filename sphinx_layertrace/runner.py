@@ -102,14 +102,18 @@ class _ForkWorker:
         self.interpreter = interpreter
         self.hygiene = hygiene
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
-        self.proc = procs.popen_isolated(
-            [interpreter.executable, WORKER, "serve", str(parallel)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            env=env,
-            cwd=tempfile.gettempdir(),
-        )
+        try:
+            self.proc = procs.popen_isolated(
+                [interpreter.executable, WORKER, "serve", str(parallel)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.log,
+                env=env,
+                cwd=tempfile.gettempdir(),
+            )
+        except OSError:
+            self.log.close()
+            raise
         assert self.proc.stdout is not None
         assert self.proc.stdin is not None
         self.fd = self.proc.stdout.fileno()
@@ -248,7 +252,12 @@ class Runner:
         self._jobs[job.ident] = job
         self.executions += 1
         if self.mode == "fork":
-            self._worker_for(job.interpreter).send(job)
+            try:
+                worker = self._worker_for(job.interpreter)
+            except OSError as exc:  # the interpreter vanished or cannot be started
+                job.result = _error_result(job, f"could not start {job.interpreter.label}: {exc}")
+            else:
+                worker.send(job)
         else:
             self._queue.append(job)
             self._start_spawned()
@@ -332,14 +341,19 @@ class Runner:
             Path(workdir, "request.json").write_text(
                 json.dumps(job.request.to_wire(job.ident)), encoding="utf-8"
             )
-            with open(os.path.join(workdir, "boot"), "wb") as boot:
-                proc = procs.popen_isolated(
-                    [job.interpreter.executable, WORKER, "once", workdir],
-                    stdout=boot,
-                    stderr=boot,
-                    env=self.env,
-                    cwd=workdir,
-                )
+            try:
+                with open(os.path.join(workdir, "boot"), "wb") as boot:
+                    proc = procs.popen_isolated(
+                        [job.interpreter.executable, WORKER, "once", workdir],
+                        stdout=boot,
+                        stderr=boot,
+                        env=self.env,
+                        cwd=workdir,
+                    )
+            except OSError as exc:  # no such executable, too many open files, ...
+                shutil.rmtree(workdir, ignore_errors=True)
+                job.result = _error_result(job, f"could not start {job.interpreter.label}: {exc}")
+                continue
             job.started = time.monotonic()
             deadline = job.started + job.request.timeout + 1.5  # the supervisor fires first
             self._spawned.append(_Spawned(job, proc, workdir, deadline))

@@ -149,3 +149,16 @@ def test_a_report_that_is_not_a_capture_is_an_error_outcome(runner):
     cap = run(runner, code)
     assert cap.outcome == "error"
     assert "not readable" in cap.detail
+
+
+@pytest.mark.parametrize("mode", ["fork", "spawn"])
+def test_an_interpreter_that_vanished_is_an_error_outcome(mode):
+    import dataclasses
+
+    from sphinx_layertrace.interpreters import current
+
+    gone = dataclasses.replace(current(), executable="/nonexistent/python3", label="9.9")
+    with Runner(mode=mode) as fresh:
+        cap = fresh.run(Request("1 / 0"), gone)
+    assert cap.outcome == "error"
+    assert cap.detail.startswith("could not start 9.9: [Errno 2]")
