@@ -332,6 +332,32 @@ def _temp_dir():
     return os.getcwd()
 
 
+_USER_TASKS = [None]  # tasks (threads) of this user when the worker started; see user_tasks()
+
+
+def user_tasks():
+    """How many tasks this user runs now (Linux /proc), or None where that cannot be told."""
+    if not IS_LINUX:
+        return None
+    uid = str(os.getuid())
+    total = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return None
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/status" % entry) as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        except (OSError, ValueError):
+            continue
+        if fields.get("Uid", "").split()[:1] == [uid]:
+            total += int(fields.get("Threads", "1").strip() or 1)
+    return total
+
+
 def remove_tree(path, names=None):
     """``shutil.rmtree(path, ignore_errors=True)`` for the snippets' working directories."""
     if names is None:
@@ -687,8 +713,14 @@ class Snippet(object):
         memory = self.req.get("memory")
         if memory and IS_LINUX:
             limits.append(("RLIMIT_AS", int(memory)))
-        if os.getuid() != 0 and self.req.get("nproc"):
-            limits.append(("RLIMIT_NPROC", int(self.req["nproc"])))
+        margin = self.req.get("nproc")
+        if margin and os.getuid() != 0:
+            # RLIMIT_NPROC counts every task of the user on the machine, so the limit is what
+            # the user already runs plus the margin, never an absolute number.
+            if _USER_TASKS[0] is None:
+                _USER_TASKS[0] = user_tasks()
+            if _USER_TASKS[0] is not None:
+                limits.append(("RLIMIT_NPROC", _USER_TASKS[0] + int(margin)))
         for name, value in limits:
             which = getattr(resource, name, None)
             if which is None:
@@ -1498,6 +1530,8 @@ class Server(object):
 
     def __init__(self, parallel):
         self.parallel = max(1, parallel)
+        if POSIX and os.getuid() != 0:
+            _USER_TASKS[0] = user_tasks()  # once, before forking: children inherit it
         self.info = interpreter_info()
         self.masker = PathMasker()
         self.running = {}

@@ -162,3 +162,11 @@ def test_an_interpreter_that_vanished_is_an_error_outcome(mode):
         cap = fresh.run(Request("1 / 0"), gone)
     assert cap.outcome == "error"
     assert cap.detail.startswith("could not start 9.9: [Errno 2]")
+
+
+def test_the_process_limit_is_relative_to_what_the_user_already_runs():
+    from sphinx_layertrace import _worker
+
+    running = _worker.user_tasks()
+    assert isinstance(running, int)
+    assert running >= 2  # at least this test process and its main thread's peers
