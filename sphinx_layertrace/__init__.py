@@ -7,7 +7,6 @@ and submit snippets while documents are read, and the post-transform that render
 from __future__ import annotations
 
 import platform
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,9 @@ def setup(app: Any) -> dict[str, Any]:
 
 def build_tags() -> list[str]:
     """Tags for ``.. only::``: the build machine's platform and Python version."""
-    system = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, "other")
+    from .platforms import this_platform_key
+
+    system = this_platform_key()
     major, minor = platform.python_version_tuple()[:2]
     return [f"layertrace_{system}", f"layertrace_py{major}_{minor}"]
 

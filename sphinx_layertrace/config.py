@@ -14,10 +14,10 @@ from typing import Any
 
 from sphinx.util import logging
 
+from .explain import DEFAULT_ERRNO_URL
 from .layers import LAYERS
 
 logger = logging.getLogger(__name__)
-DEFAULT_ERRNO_URL = "https://docs.python.org/3/library/errno.html#errno.{name}"
 EXECUTE_MODES = ("auto", "always", "never")
 
 

@@ -46,9 +46,7 @@ class Resolver:
         self.fallback = True
 
     def render(self, node: Any, index: int) -> nodes.Node:
-        return self._render(self.session, self.layers, node, index)
-
-    def _render(self, session: Session, layers: LayerMap, node: Any, index: int) -> nodes.Node:
+        session, layers = self.session, self.layers
         planned = session.plan(node)
         shown: list[Shown] = []
         for plan in planned:
@@ -91,10 +89,7 @@ class Resolver:
             from sphinx.ext.intersphinx import InventoryAdapter
         except ImportError:  # pragma: no cover
             return None
-        adapter = InventoryAdapter(self.env)
-        if not hasattr(self.env, "intersphinx_inventory"):
-            return None
-        entry = adapter.main_inventory.get("py:data", {}).get(f"errno.{name}")
+        entry = InventoryAdapter(self.env).main_inventory.get("py:data", {}).get(f"errno.{name}")
         if entry is None:
             return None
         return getattr(entry, "uri", None) or entry[2]

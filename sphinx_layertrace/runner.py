@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -238,7 +238,6 @@ class Runner:
         self.parallel = parallel or max(1, os.cpu_count() or 1)
         self.env = child_environment(env)
         self.hygiene = hygiene or Hygiene.from_environment()
-        self.executions = 0
         self._ids = itertools.count(1)
         self._jobs: dict[int, _Job] = {}
         self._workers: dict[str, _ForkWorker] = {}
@@ -250,7 +249,6 @@ class Runner:
     def submit(self, request: Request, interpreter: Interpreter | None = None) -> int:
         job = _Job(next(self._ids), request, interpreter or current())
         self._jobs[job.ident] = job
-        self.executions += 1
         if self.mode == "fork":
             try:
                 worker = self._worker_for(job.interpreter)
@@ -262,9 +260,6 @@ class Runner:
             self._queue.append(job)
             self._start_spawned()
         return job.ident
-
-    def submit_many(self, items: Iterable[tuple[Request, Interpreter | None]]) -> list[int]:
-        return [self.submit(request, interp) for request, interp in items]
 
     def poll(self) -> None:
         """Collect what has finished so far without waiting (cheap; call it often)."""
