@@ -17,7 +17,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from .links import parse_expect
-from .nodes import layertrace_pending
+from .nodes import layertrace_pending, layertrace_target
 
 SETUP_KEY = "layertrace_setup"
 logger = logging.getLogger(__name__)
@@ -105,8 +105,10 @@ class LayertraceDirective(SphinxDirective):
             classes=self.options.get("class", []),
         )
         self.set_source_info(node)
-        if "caption" in self.options or "name" in self.options:
+        if "caption" in self.options:
             return [self._captioned(node)]
+        if "name" in self.options:
+            return [self._named(node, code)]
         return [node]
 
     def _checked_options(self) -> dict[str, Any]:
@@ -133,11 +135,22 @@ class LayertraceDirective(SphinxDirective):
             subtype="option",
         )
 
+    def _named(self, node: layertrace_pending, code: str) -> nodes.Node:
+        """A ``:name:`` without a caption: no visible title, but ``:ref:`` still gets one,
+        taken from the snippet's last line (the call that fails, usually)."""
+        lines = [line.strip() for line in code.splitlines() if line.strip()]
+        statements = [line for line in lines if not line.startswith("#")] or lines
+        last = statements[-1] if statements else "snippet"
+        target = layertrace_target("", node, title=last if len(last) <= 60 else last[:59] + "…")
+        self.set_source_info(target)
+        self.add_name(target)
+        return target
+
     def _captioned(self, node: layertrace_pending) -> nodes.Node:
-        """Wrap like ``code-block`` does, so ``:ref:`` to ``:name:`` finds a title."""
+        """Wrap like ``code-block`` does, so ``:ref:`` to ``:name:`` finds the caption."""
         wrapper = nodes.container("", classes=["literal-block-wrapper", "lt-wrapper"])
         wrapper["literal_block"] = True
-        title = self.options.get("caption") or self.options["name"]
+        title = self.options["caption"]
         caption = nodes.caption(title, title)
         self.set_source_info(caption)
         self.set_source_info(wrapper)

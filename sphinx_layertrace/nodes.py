@@ -18,6 +18,14 @@ class layertrace_pending(nodes.General, nodes.Element):
     """Placed by the directive at read time; replaced by the rendered capture at write time."""
 
 
+class layertrace_target(nodes.container):
+    """Carries a ``:name:`` of a block without a caption; ``title`` is what ``:ref:`` shows."""
+
+
+def target_title(node: layertrace_target) -> str:
+    return node.get("title", "")
+
+
 class layertrace_block(nodes.container):
     """One rendered snippet: the element with class ``layertrace`` that themes and CSS target."""
 
@@ -247,6 +255,8 @@ def register(app: Any) -> None:
     everywhere = dict.fromkeys(builders, pending)
     app.add_node(layertrace_pending, **everywhere)
     app.add_node(layertrace_block, html=(visit_block_html, depart_block_html))
+    # enumerable so that the standard domain gives ':ref:' a title without a visible caption
+    app.add_enumerable_node(layertrace_target, "layertrace", target_title)
     app.add_node(lt_traceback, html=(visit_traceback_html, None))
     app.add_node(lt_session, html=(visit_session_html, None))
     app.add_node(lt_details, html=(visit_details_html, None))

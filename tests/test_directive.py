@@ -47,8 +47,10 @@ def test_seed_page_shows_layers_links_and_drift(app, warning):
     )
     assert re.search(drift, warnings), warnings
     assert warnings.count("WARNING") == 1, warnings
-    # :name: is a :ref: target with the name as its title
-    assert 'href="#seed-refused"' in html
+    # :name: is a :ref: target; without :caption: the page shows no caption, and the reference
+    # reads as the snippet's failing call
+    assert re.search(r'href="#seed-refused"><span class="std std-ref">smtplib\.SMTP\(', html)
+    assert "code-block-caption" not in html
 
 
 @pytest.mark.sphinx("html", testroot="seed")
