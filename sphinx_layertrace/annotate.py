@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .explain import CodeExplanation, KernelCall, explain, kernel_call
 from .layers import LayerMap
 from .links import source_url
-from .model import Capture, ExceptionInfo, Frame
+from .model import Capture, ExceptionInfo, Frame, Step
 
 _FILE_LINE = re.compile(
     r'^(?P<indent>[ |+\-]*)File "(?P<file>.*)", line (?P<line>\d+), in (?P<name>.*)$'
@@ -213,4 +213,40 @@ def plain_text(annotated: Annotated) -> str:
             out.append(f"{segment.text.rstrip()}  [os]\n")
         else:
             out.append(segment.text)
+    return "".join(out)
+
+
+def session_text(capture: Capture) -> str:
+    """The code as typed: a ``>>>`` session with its output, or the script and its output."""
+    if capture.style == "script":
+        text = capture.code if capture.code.endswith("\n") else capture.code + "\n"
+        return text + capture.stdout
+    if not capture.steps:  # the child died before reporting (timeout, crash): prompts by layout
+        return _prompted_source(capture.code) + capture.stdout
+    lines: list[str] = []
+    for step in capture.steps:
+        lines.append(_prompted(step))
+        if step.ran and step.output:
+            lines.append(step.output)
+    if capture.truncated:
+        lines.append("[… output cut at the layertrace_max_output limit]\n")
+    return "".join(lines)
+
+
+def _prompted(step: Step) -> str:
+    lines = step.source.rstrip("\n").split("\n")
+    out = [f">>> {lines[0]}\n"] + [f"... {line}\n" for line in lines[1:]]
+    if len(lines) > 1 or lines[0].rstrip().endswith(":"):
+        out.append("...\n")
+    if not step.ran:
+        out = [f"{line.rstrip()}    # not run\n" if i == 0 else line for i, line in enumerate(out)]
+    return "".join(out)
+
+
+def _prompted_source(code: str) -> str:
+    """``>>>`` before each top-level line, ``...`` before the indented ones: how it was typed."""
+    out = []
+    for line in code.rstrip("\n").split("\n"):
+        top = line and not line[0].isspace() and not line.startswith((")", "]", "}"))
+        out.append(f"{'>>>' if top else '...'} {line}".rstrip() + "\n")
     return "".join(out)

@@ -14,7 +14,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .annotate import annotate, plain_text
+from .annotate import annotate, plain_text, session_text
 from .interpreters import MissingInterpreter, resolve_executable
 from .layers import LayerMap
 from .model import Capture
@@ -72,22 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def format_text(c: Capture) -> str:
     """The capture as a terminal reader would want it: header, session, traceback, kernel."""
     out = [f"{c.platform.pretty} · {c.python.pretty}", ""]
-    if c.style == "repl":
-        # Without steps (the child died before reporting) the code is shown as one input.
-        inputs = [(s.source, s.output) for s in c.steps if s.ran] or [(c.code, "")]
-        for source, output in inputs:
-            lines = source.rstrip("\n").split("\n")
-            out.append(">>> " + lines[0])
-            out.extend("... " + line for line in lines[1:])
-            if len(lines) > 1:
-                out.append("...")
-            if output:
-                out.append(output.rstrip("\n"))
-    else:
-        out.append(c.code.rstrip("\n"))
-        out.append("")
-        if c.stdout:
-            out.append(c.stdout.rstrip("\n"))
+    out.append(session_text(c).rstrip("\n"))
     if c.stderr and not c.steps:  # a crash or timeout: faulthandler's account of where
         out.append(c.stderr.rstrip("\n"))
     exc = c.exception

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from docutils import nodes
 
-from .annotate import Annotated, annotate, plain_text
+from .annotate import Annotated, annotate, plain_text, session_text
 from .layers import LayerMap
-from .model import Capture, Step
+from .model import Capture
 from .nodes import layertrace_block, lt_details, lt_panel, lt_session, lt_tabs, lt_traceback
 
 #: Finds a better URL for an errno name (intersphinx), or None to keep the template's.
@@ -93,48 +93,11 @@ def caption(capture: Capture) -> str:
 
 
 def _session(capture: Capture) -> nodes.literal_block:
-    """The code as typed: a ``>>>`` session with its output, or the script."""
-    if capture.style == "script":
-        text = capture.code if capture.code.endswith("\n") else capture.code + "\n"
-        out = text + capture.stdout
-        block = lt_session(out, out, classes=["lt-code"])
-        block["language"] = "python"
-        return block
-    if not capture.steps:  # the child died before reporting (timeout, crash): prompts by layout
-        text = _prompted_source(capture.code) + capture.stdout
-        block = lt_session(text, text, classes=["lt-code"])
-        block["language"] = "pycon"
-        return block
-    lines: list[str] = []
-    for step in capture.steps:
-        lines.append(_prompted(step))
-        if step.ran and step.output:
-            lines.append(step.output)
-    if capture.truncated:
-        lines.append("[… output cut at the layertrace_max_output limit]\n")
-    text = "".join(lines)
+    """The code as typed, highlighted as a console session or a script."""
+    text = session_text(capture)
     block = lt_session(text, text, classes=["lt-code"])
-    block["language"] = "pycon"
+    block["language"] = "python" if capture.style == "script" else "pycon"
     return block
-
-
-def _prompted(step: Step) -> str:
-    lines = step.source.rstrip("\n").split("\n")
-    out = [f">>> {lines[0]}\n"] + [f"... {line}\n" for line in lines[1:]]
-    if len(lines) > 1 or lines[0].rstrip().endswith(":"):
-        out.append("...\n")
-    if not step.ran:
-        out = [f"{line.rstrip()}    # not run\n" if i == 0 else line for i, line in enumerate(out)]
-    return "".join(out)
-
-
-def _prompted_source(code: str) -> str:
-    """``>>>`` before each top-level line, ``...`` before the indented ones: how it was typed."""
-    out = []
-    for line in code.rstrip("\n").split("\n"):
-        top = line and not line[0].isspace() and not line.startswith((")", "]", "}"))
-        out.append(f"{'>>>' if top else '...'} {line}".rstrip() + "\n")
-    return "".join(out)
 
 
 def _traceback(annotated: Annotated) -> lt_traceback:
