@@ -13,15 +13,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 STATIC = Path(__file__).with_name("static")
-ENV_VERSION = 1
+ENV_VERSION = 2  # 2: plans live in LayertraceDomain
 
 
 def setup(app: Any) -> dict[str, Any]:
     from . import config, events, nodes
     from .directive import LayertraceDirective, LayertraceSetupDirective
+    from .domain import LayertraceDomain
     from .resolve import resolve_doctree
 
     config.register(app)
+    app.add_domain(LayertraceDomain)
     nodes.register(app)
     app.add_directive("layertrace", LayertraceDirective)
     app.add_directive("layertrace-setup", LayertraceSetupDirective)
@@ -31,7 +33,6 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", events.builder_inited)
     app.connect("env-before-read-docs", events.before_read)
     app.connect("doctree-read", events.doctree_read)
-    app.connect("env-purge-doc", events.purge_doc)
     app.connect("env-merge-info", events.merge_info)
     app.connect("env-updated", events.env_updated)
     app.connect("doctree-resolved", resolve_doctree)

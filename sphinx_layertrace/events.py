@@ -9,12 +9,11 @@ from docutils import nodes
 from sphinx.util import logging
 
 from . import STATIC
+from .domain import LayertraceDomain
 from .nodes import layertrace_pending
-from .runner import Request
-from .session import Planned, Session
+from .session import Session
 
 logger = logging.getLogger(__name__)
-PLANS = "layertrace_plans"
 
 
 def builder_inited(app: Any) -> None:
@@ -31,57 +30,38 @@ def before_read(app: Any, env: Any, docnames: list[str]) -> None:
         session.start_build()
 
 
-def _plans(env: Any) -> dict[str, list[dict[str, Any]]]:
-    if not hasattr(env, PLANS):
-        setattr(env, PLANS, {})
-    return getattr(env, PLANS)
+def _domain(env: Any) -> LayertraceDomain:
+    return env.get_domain(LayertraceDomain.name)
 
 
 def doctree_read(app: Any, doctree: nodes.document) -> None:
     """Plan every snippet of the document and, in the main process, start running it now."""
     session: Session = app.layertrace
-    records = []
-    for node in doctree.findall(layertrace_pending):
-        for plan in session.plan(node):
-            if not plan.key:
-                continue
-            records.append({"label": plan.label, "key": plan.key, "request": plan.request.__dict__})
-            session.submit(plan)
-    _plans(app.env)[app.env.docname] = records
+    planned = [plan for node in doctree.findall(layertrace_pending) for plan in session.plan(node)]
+    for plan in planned:
+        session.submit(plan)
+    _domain(app.env).set_plans(app.env.docname, planned)
     session.poll()
 
 
-def purge_doc(app: Any, env: Any, docname: str) -> None:
-    _plans(env).pop(docname, None)
-
-
 def merge_info(app: Any, env: Any, docnames: list[str], other: Any) -> None:
-    """A chunk of forked readers is done: submit its snippets now, while the rest is read."""
-    theirs = _plans(other)
-    ours = _plans(env)
-    for docname in docnames:
-        if docname in theirs:
-            ours[docname] = theirs[docname]
+    """A chunk of forked readers is done (its plans are merged into the domain by now): submit
+    its snippets, while the rest is read."""
     session: Session = app.layertrace
     session.read_elsewhere.update(docnames)
-    _submit_records(session, ours, docnames)
+    _submit(session, _domain(env).plans_of(docnames))
 
 
 def env_updated(app: Any, env: Any) -> list[str]:
     """After parallel reads: submit whatever forked readers planned and is not running yet."""
     session: Session = app.layertrace
-    _submit_records(session, _plans(env), sorted(session.read_elsewhere))
+    _submit(session, _domain(env).plans_of(sorted(session.read_elsewhere)))
     return []
 
 
-def _submit_records(
-    session: Session, plans: dict[str, list[dict[str, Any]]], docnames: Any
-) -> None:
-    for docname in docnames:
-        for record in plans.get(docname, ()):
-            request = dict(record["request"])
-            request["setup"] = tuple(request.get("setup", ()))
-            session.submit(Planned(record["label"], Request(**request), record["key"]))
+def _submit(session: Session, planned: list) -> None:
+    for plan in planned:
+        session.submit(plan)
     session.poll()
 
 
