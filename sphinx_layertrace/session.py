@@ -22,7 +22,7 @@ from .cache import CaptureCache, cache_key
 from .config import cache_dir
 from .hygiene import Hygiene
 from .interpreters import MissingInterpreter, Registry
-from .model import Capture, SchemaError
+from .model import Capture
 from .runner import Request, Runner
 
 logger = logging.getLogger(__name__)
@@ -200,18 +200,17 @@ class FrozenCaptures:
         found: dict[str, list[Capture]] = {}
         if not directory:
             return cls(found)
+        from .platforms import FILE_NAME, MergeError, read
+
         root = Path(confdir, directory)
         for path in sorted(root.glob("*.json")):
             try:
-                capture = Capture.from_json(path.read_bytes())
-            except (OSError, SchemaError) as exc:
-                logger.warning(
-                    f"layertrace: cannot read frozen capture {path.name}: {exc}",
-                    type="layertrace",
-                    subtype="captures",
-                )
+                capture = read(path)
+            except MergeError as exc:
+                logger.warning(f"layertrace: {exc}", type="layertrace", subtype="captures")
                 continue
-            ident = path.name.split(".", 1)[0]
+            match = FILE_NAME.match(path.name)
+            ident = match["ident"] if match else path.name.split(".", 1)[0]
             found.setdefault(ident, []).append(capture)
         return cls(found)
 

@@ -385,3 +385,17 @@ def test_what_differs_says_which_tab_has_no_capture():
     )
     assert line.startswith("Same result on every tab that ran: ConnectionRefusedError")
     assert line.endswith("No capture: Python 3.7.")
+
+
+def test_a_damaged_frozen_capture_is_one_warning_and_the_rest_still_shows(
+    make_app, tmp_path, merged
+):
+    (merged / f"{SEED_ID}.linux-py9.9.json").write_text("{ not json")
+    app = frozen_app(make_app, tmp_path, merged, "html")
+    app.build()
+    warnings = [w for w in app._warning.getvalue().splitlines() if "WARNING" in w]
+    assert len(warnings) == 1, warnings
+    assert f"{SEED_ID}.linux-py9.9.json: malformed" in warnings[0] or "not JSON" in warnings[0]
+    assert "[layertrace.captures]" in warnings[0]
+    html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
+    assert "[WinError 10061]" in html
