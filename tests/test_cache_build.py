@@ -311,55 +311,48 @@ def test_a_hang_still_says_where_without_a_watchdog_thread():
     assert undone.outcome == "timeout", undone.detail
 
 
-def test_a_page_rewritten_without_rereading_takes_its_capture_from_the_cache(tmp_path):
-    """Changing another page's title rewrites the index (its toctree) without re-reading it."""
+def _sphinx_project(tmp_path: Path, index: str, *, fresh_env: bool = False) -> list[str]:
+    """A one-page project with its own cache; returns the sphinx-build command for it."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(
         f"extensions = ['sphinx_layertrace']\nlayertrace_cache_dir = {str(tmp_path / 'c')!r}\n"
     )
-    (src / "index.rst").write_text(
+    (src / "index.rst").write_text(index)
+    command = [sys.executable, "-m", "sphinx", "-N", "-b", "html", str(src), str(tmp_path / "o")]
+    return [*command[:4], "-E", *command[4:]] if fresh_env else command
+
+
+def test_a_page_rewritten_without_rereading_takes_its_capture_from_the_cache(tmp_path):
+    """Changing another page's title rewrites the index (its toctree) without re-reading it."""
+    command = _sphinx_project(
+        tmp_path,
         "Index\n=====\n\n.. toctree::\n\n   other\n\n.. layertrace::\n"
         "   :expect: ConnectionRefusedError\n\n   import socket\n"
-        "   socket.create_connection(('127.0.0.1', 9))\n"
+        "   socket.create_connection(('127.0.0.1', 9))\n",
     )
-    (src / "other.rst").write_text("Other\n=====\n")
-    out = tmp_path / "out"
-    command = [sys.executable, "-m", "sphinx", "-N", "-b", "html", str(src), str(out)]
+    other = tmp_path / "src" / "other.rst"
+    other.write_text("Other\n=====\n")
     first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert "1 snippets run" in first.stdout
-    (src / "other.rst").write_text("Another title\n=============\n")
+    other.write_text("Another title\n=============\n")
     second = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert "WARNING" not in second.stderr, second.stderr
     assert "writing output... [" in second.stdout and "index" in second.stdout
-    html = (out / "index.html").read_text(encoding="utf-8")
+    html = (tmp_path / "o" / "index.html").read_text(encoding="utf-8")
     assert "ConnectionRefusedError: [Errno 111]" in html
 
 
 def test_a_snippet_in_an_excluded_only_block_is_cached_for_the_next_build(tmp_path):
     """It runs (planned at read time) but no page collects it; the next build must not rerun it."""
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "conf.py").write_text(
-        f"extensions = ['sphinx_layertrace']\nlayertrace_cache_dir = {str(tmp_path / 'c')!r}\n"
-    )
-    (src / "index.rst").write_text(
-        "Index\n=====\n\n.. only:: layertrace_win32\n\n   .. layertrace::\n\n      1 / 0\n"
-    )
-    command = [
-        sys.executable,
-        "-m",
-        "sphinx",
-        "-N",
-        "-E",
-        "-b",
-        "html",
-        str(src),
-        str(tmp_path / "o"),
-    ]
-    first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     if sys.platform == "win32":
         pytest.skip("the block is not excluded on Windows")
+    command = _sphinx_project(
+        tmp_path,
+        "Index\n=====\n\n.. only:: layertrace_win32\n\n   .. layertrace::\n\n      1 / 0\n",
+        fresh_env=True,
+    )
+    first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert "1 snippets run" in first.stdout, first.stdout
     second = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert "0 snippets run, 1 from the cache" in second.stdout, second.stdout
