@@ -1,11 +1,13 @@
 """A content-addressed, crash-safe store of captures, shared by builds and parallel readers.
 
-One file per entry, ``<dir>/<key[:2]>/<key>.json``, holding
+One file per entry, ``<dir>/<key>.json``, holding
 ``{"capture": {...}, "format": 1, "key": ..., "sha256": <hex of the capture's canonical JSON>}``.
-There is no index file and no lock: an entry is written to a temporary file in its own directory
-and moved into place with :func:`os.replace`, so a reader sees the old entry, the new one, or
-none, never half of one. Identical keys always carry identical content, which makes "last
-writer wins" between two builds harmless.
+There is no index file and no lock: an entry is written to a temporary file beside it and moved
+into place with :func:`os.replace`, so a reader sees the old entry, the new one, or none, never
+half of one. The directory is flat: a cache holds tens of thousands of entries at most, which
+any file system lists quickly, and a cold build into ``<key[:2]>/`` shards spent more time
+creating the shards than writing the entries (0.40 → 0.15 ms per entry here). Identical keys
+always carry identical content, which makes "last writer wins" between two builds harmless.
 
 Whatever is on disk is checked before it is believed (envelope format, key, checksum, capture
 schema); anything that fails is a miss, never an exception, and a damaged file is removed so the
@@ -20,11 +22,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import json
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -49,6 +51,9 @@ PART_SUFFIX = ".part"
 
 _KEY_RE = re.compile(r"^[0-9a-f]{8,128}$")
 _REPLACE_RETRIES = 10
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+_CREATE_ATTEMPTS = 8
+_TEMP_IDS = itertools.count()
 _REPLACE_DELAY = 0.01
 
 
@@ -131,19 +136,6 @@ class PruneReport:
     total: int = 0  # bytes of the entries left
 
 
-_UMASK: int | None = None
-
-
-def _file_mode() -> int:
-    """0o666 minus the umask, as an ordinary ``open()`` would give (mkstemp gives 0o600)."""
-    global _UMASK
-    if _UMASK is None:
-        current = os.umask(0o022)
-        os.umask(current)
-        _UMASK = current
-    return 0o666 & ~_UMASK
-
-
 class CaptureCache:
     """A directory of captures keyed by :func:`cache_key`.
 
@@ -167,7 +159,7 @@ class CaptureCache:
         """Where the entry for ``key`` lives (whether or not it exists)."""
         if not isinstance(key, str) or not _KEY_RE.match(key):
             raise ValueError(f"not a cache key: {key!r}")
-        return self.directory / key[:2] / f"{key}.json"
+        return self.directory / f"{key}.json"
 
     @property
     def writable(self) -> bool:
@@ -307,19 +299,25 @@ class CaptureCache:
         return replaced
 
     def _write_temp(self, path: Path, data: bytes) -> str:
-        for attempt in range(2):
+        """Write ``data`` to a new temporary file beside ``path``; its name is returned.
+
+        The name is this process's own (pid and a counter), created exclusively, with the
+        mode an ordinary ``open()`` gives under the umask: ``mkstemp`` would cost a random
+        name and an ``fchmod`` per entry for nothing.
+        """
+        for _ in range(_CREATE_ATTEMPTS):
+            name = f".{path.stem[:16]}-{os.getpid()}-{next(_TEMP_IDS)}{PART_SUFFIX}"
+            tmp = os.path.join(path.parent, name)
             try:
-                fd, tmp = tempfile.mkstemp(
-                    prefix=f".{path.stem[:16]}-", suffix=PART_SUFFIX, dir=path.parent
-                )
+                fd = os.open(tmp, _CREATE_FLAGS, 0o666)
                 break
+            except FileExistsError:
+                continue  # left by a killed writer whose pid this process now has
             except FileNotFoundError:
-                if attempt:
-                    raise
-                path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(parents=True, exist_ok=True)  # removed under a running build
+        else:
+            raise FileExistsError(errno.EEXIST, "no free temporary name", str(path.parent))
         try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, _file_mode())
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]
@@ -360,30 +358,28 @@ class CaptureCache:
         swept = 0
         cutoff = time.time() - stale_after
         try:
-            subdirs = [d for d in os.scandir(self.directory) if _is_shard(d)]
+            items = list(os.scandir(self.directory))
         except OSError:
             return PruneReport()
-        for sub in subdirs:
+        for item in items:
+            if _is_legacy_shard(item):
+                swept += _remove_legacy_shard(item.path)
+                continue
             try:
-                children = list(os.scandir(sub.path))
+                if not item.is_file(follow_symlinks=False):
+                    continue
+                st = item.stat(follow_symlinks=False)
             except OSError:
                 continue
-            for item in children:
-                try:
-                    if not item.is_file(follow_symlinks=False):
-                        continue
-                    st = item.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if item.name.endswith(PART_SUFFIX) or item.name.startswith("."):
-                    if st.st_mtime < cutoff:
-                        try:
-                            os.unlink(item.path)
-                            swept += 1
-                        except OSError:
-                            pass
-                elif item.name.endswith(".json"):
-                    entries.append((st.st_mtime_ns, item.path, st.st_size))
+            if item.name.endswith(PART_SUFFIX) or item.name.startswith("."):
+                if st.st_mtime < cutoff:
+                    try:
+                        os.unlink(item.path)
+                        swept += 1
+                    except OSError:
+                        pass
+            elif item.name.endswith(".json"):
+                entries.append((st.st_mtime_ns, item.path, st.st_size))
         entries.sort()
         total = sum(size for _, _, size in entries)
         removed = freed = 0
@@ -404,8 +400,25 @@ class CaptureCache:
         )
 
 
-def _is_shard(entry: os.DirEntry[str]) -> bool:
+def _is_legacy_shard(entry: os.DirEntry[str]) -> bool:
+    """A ``<key[:2]>/`` directory of the sharded layout of 0.1's development builds: unread."""
     try:
-        return len(entry.name) == 2 and entry.is_dir(follow_symlinks=False)
+        return (
+            len(entry.name) == 2
+            and all(c in "0123456789abcdef" for c in entry.name)
+            and entry.is_dir(follow_symlinks=False)
+        )
     except OSError:
         return False
+
+
+def _remove_legacy_shard(path: str) -> int:
+    """Delete the files of an unreachable shard, then the shard; how many files went."""
+    removed = 0
+    with contextlib.suppress(OSError):
+        for item in os.scandir(path):
+            with contextlib.suppress(OSError):
+                os.unlink(item.path)
+                removed += 1
+        os.rmdir(path)
+    return removed

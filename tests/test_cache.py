@@ -204,7 +204,7 @@ def test_round_trip_layout_and_deterministic_bytes(tmp_path):
 
     capture = make_capture()
     assert store.put(key, capture) is True
-    path = directory / key[:2] / f"{key}.json"
+    path = directory / f"{key}.json"
     assert path.is_file()
     assert store.path_for(key) == path
     assert key in store
@@ -366,9 +366,9 @@ def test_unwritable_directory_degrades_to_no_cache(tmp_path):
     assert store.prune() == cache_mod.PruneReport()
 
 
-def test_put_survives_a_vanished_shard_directory(tmp_path):
-    """prune() or a user may remove a shard between the directory check and the write."""
-    store = CaptureCache(tmp_path)
+def test_put_survives_a_vanished_directory(tmp_path):
+    """A user may remove the cache directory between the directory check and the write."""
+    store = CaptureCache(tmp_path / "cache")
     assert store.writable
     key = key_of()
     assert store.put(key, make_capture())
@@ -377,6 +377,34 @@ def test_put_survives_a_vanished_shard_directory(tmp_path):
     path.parent.rmdir()
     assert store.put(key, make_capture())
     assert key in store
+
+
+def test_put_steps_over_a_temporary_file_left_with_its_name(tmp_path, monkeypatch):
+    """A killed writer whose pid this process inherited left the name the next write wants."""
+    store = CaptureCache(tmp_path)
+    key = key_of()
+    monkeypatch.setattr(cache_mod, "_TEMP_IDS", iter([7, 7, 8]))
+    taken = tmp_path / f".{key[:16]}-{os.getpid()}-7.part"
+    taken.write_bytes(b"left behind")
+    assert store.put(key, make_capture())
+    assert store.get(key) == make_capture()
+    assert taken.read_bytes() == b"left behind"  # not ours: prune() sweeps it when stale
+    assert not list(tmp_path.glob(f"*-{os.getpid()}-8.part"))  # ours was renamed into place
+
+
+def test_prune_removes_the_shards_of_the_old_layout(tmp_path):
+    store = CaptureCache(tmp_path, max_bytes=10**9)
+    key = key_of()
+    store.put(key, make_capture())
+    old = tmp_path / key[:2]
+    old.mkdir()
+    (old / f"{key}.json").write_bytes(store.path_for(key).read_bytes())
+    (tmp_path / "zz").mkdir()  # not hex: not ours to judge
+    report = store.prune()
+    assert not old.exists()
+    assert report.swept == 1
+    assert (tmp_path / "zz").is_dir()
+    assert key in store and report.kept == 1
 
 
 # -- eviction and sweeping -----------------------------------------------------------------
@@ -417,9 +445,8 @@ def test_prune_sweeps_only_stale_temp_files(tmp_path):
     store = CaptureCache(tmp_path, max_bytes=10**9)
     key = key_of()
     store.put(key, make_capture())
-    shard = store.path_for(key).parent
-    old = shard / f".{key[:16]}-abc123.part"
-    young = shard / f".{key[:16]}-def456.part"
+    old = tmp_path / f".{key[:16]}-123-0.part"
+    young = tmp_path / f".{key[:16]}-456-0.part"
     old.write_bytes(b'{"capture": {"co')
     young.write_bytes(b'{"capture": {"co')
     two_hours_ago = time.time() - 7200
