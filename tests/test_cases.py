@@ -106,6 +106,15 @@ def test_myst_fence_explains_the_eai_code(cases):
     assert 'data-layer="transport"' in html
 
 
+def test_myst_yaml_option_block_is_read_like_myst_reads_it(cases):
+    app, _, _ = cases
+    html = (Path(app.outdir) / "dns.html").read_text("utf-8")
+    block = block_after(html, "Looked up by a script")  # caption
+    assert "&gt;&gt;&gt;" not in block  # style: script
+    assert 'getaddrinfo("no-such-host.invalid", 443)' in re.sub(r"<[^>]+>", "", block)
+    assert "expect:" not in block and "---" not in block  # the block is options, not code
+
+
 def test_no_machine_path_in_any_output_file(cases):
     app, _, _ = cases
     forbidden = {os.path.expanduser("~"), sys.prefix, sys.base_prefix, tempfile.gettempdir()}

@@ -216,3 +216,71 @@ def test_build_machine_tags_select_platform_prose(tmp_path):
     assert ("Linux prose." in text) == sys.platform.startswith("linux")
     assert "Windows prose." not in text
     assert "This Python." in text
+
+
+OPTION_BLOCKS = [
+    ":expect: ConnectionRefusedError\n\nimport socket\n",
+    ":caption: A caption that goes\n   on to a second line\n:hide-code:\n\n1 / 0\n",
+    ":CAPTION: Upper case name\n:style: script\n:timeout: 2.5\n\nx = 1\ny = 2\n",
+    ":caption: escaped \\*stars\\* and a \\\\ backslash\n\n1 / 0\n",
+    ":caption:\n   value on the next line\n\n1 / 0\n",
+    "import socket\nsocket.socket()\n",
+]
+
+
+@pytest.mark.parametrize("block", OPTION_BLOCKS)
+def test_split_options_reads_what_docutils_reads(block):
+    """The directive reads its own option block; docutils' reading of it is the reference."""
+    from docutils.core import publish_doctree
+    from docutils.parsers.rst import Directive, directives
+
+    from sphinx_layertrace.directive import OPTIONS, _AnyOption, split_options
+
+    seen = {}
+
+    class Reference(Directive):
+        has_content = True
+        option_spec = _AnyOption(OPTIONS)  # non-empty: docutils reads options only then
+
+        def run(self):
+            seen.update(options=dict(self.options), content=list(self.content))
+            return []
+
+    directives.register_directive("reference-block", Reference)
+    source = ".. reference-block::\n" + "".join(f"   {line}\n" for line in block.splitlines())
+    publish_doctree(source, settings_overrides={"report_level": 5})
+    options, lines, problems = split_options(block.splitlines())
+    assert options == {k: v or "" for k, v in seen["options"].items()}
+    assert lines == seen["content"]
+    assert problems == []
+
+
+def test_an_option_line_after_code_is_code():
+    """docutils would lift ``:not:`` out of the first paragraph as an option; it is code."""
+    from sphinx_layertrace.directive import split_options
+
+    assert split_options(["# a comment", ":not: an option"]) == (
+        {},
+        ["# a comment", ":not: an option"],
+        [],
+    )
+
+
+def test_options_docutils_would_refuse_are_read_with_one_warning_at_most(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. layertrace::
+           :caption: Given twice
+           :caption: Given twice, and this one wins
+           1 / 0
+        """
+    code, stderr, out = build(tmp_path, index)
+    assert code == 0, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert re.search(r"index\.rst:4: WARNING: layertrace: option :caption: is given tw", lines[0])
+    html = (out / "index.html").read_text("utf-8")
+    assert "Given twice, and this one wins" in html  # docutils: "invalid option block", no run
+    assert "ZeroDivisionError: division by zero" in html
