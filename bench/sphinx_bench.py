@@ -6,7 +6,8 @@ so every comparison shares the machine's state. Scenarios:
 
 - cold: ``rm -rf`` the output dir *and* the layertrace cache, then build;
 - warm: build again with nothing changed;
-- fresh: ``rm -rf`` the output dir only (the cache survives), then build;
+- fresh: ``rm -rf`` the output dir only (the cache survives), then build (plain has no cache,
+  so its "fresh" build is a cold one, run right beside layertrace's);
 - cold -j 2: like cold, with ``-j 2``.
 
 All variants run on one interpreter, ``bench/_work/venv``: a venv that sees the project's
@@ -211,7 +212,8 @@ def measure(python: Path, n: int, runs: int, variants: tuple[str, ...]) -> dict:
 def report(results: list[dict]) -> str:
     lines = [
         "| N | scenario | plain s | layertrace s | ipython s | layertrace ms/snippet over plain "
-        "| ipython ms/snippet over plain | layertrace / plain | ipython ÷ layertrace (per snippet) "
+        "| ipython ms/snippet over plain | layertrace ÷ plain (per-run median) "
+        "| ipython ÷ layertrace (per snippet) "
         "| layertrace executions |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -220,32 +222,34 @@ def report(results: list[dict]) -> str:
         times = result["times"]
         for name, _which, _clean, _jobs in SCENARIOS:
             med = {v: statistics.median(t) for v, t in times[name].items()}
-            plain = med.get("plain")
-            if name == "fresh":
-                plain = statistics.median(times["cold"]["plain"])  # fresh is compared to cold
+            plain = med.get("plain")  # in "fresh" too: plain has no cache, so that is a cold build
             lt, ip = med.get("layertrace"), med.get("ipython")
 
             lt_over, ip_over = _over(lt, plain, n), _over(ip, plain, n)
-            ratio = f"{lt / plain:.2f}x" if lt and plain else "-"
+            paired = _paired(times[name].get("layertrace"), times[name].get("plain"))
+            ratio = f"{paired:.2f}x" if paired else "-"
             if lt_over is not None and ip_over is not None and lt_over > 0:
                 vs = f"{ip_over / lt_over:.1f}x"
             else:
                 vs = "-"
             plain_label = f"{med['plain']:.2f}" if "plain" in med else "-"
-            if name == "fresh":
-                plain_label += f" (cold {plain:.2f})"
             lines.append(
                 f"| {n} | {name} | {plain_label} | {_fmt(lt)} | {_fmt(ip)} | {_fmt(lt_over, 1)} "
                 f"| {_fmt(ip_over, 1)} | {ratio} | {vs} "
                 f"| {result['ran'][name].get('layertrace', '-')} |"
             )
-        cold1 = statistics.median(times["cold"].get("layertrace", [0]))
-        cold2 = statistics.median(times["cold -j 2"].get("layertrace", [0]))
-        lines.append(
-            f"| {n} | layertrace -j 2 ÷ -j 1 (cold) | | {cold2:.2f} / {cold1:.2f} = "
-            f"{cold2 / cold1 if cold1 else 0:.2f} | | | | | | |"
-        )
+        for variant in ("plain", "layertrace"):
+            parallel = _paired(times["cold -j 2"].get(variant), times["cold"].get(variant))
+            lines.append(f"| {n} | {variant} -j 2 ÷ -j 1 (cold) | | {_fmt(parallel)} | | | | | | |")
     return "\n".join(lines)
+
+
+def _paired(values: list[float] | None, bases: list[float] | None) -> float | None:
+    """Median of the per-run ratios: each run's two builds ran seconds apart, so a slow
+    minute on a shared machine slows both sides of a ratio alike."""
+    if not values or not bases:
+        return None
+    return statistics.median(v / b for v, b in zip(values, bases, strict=False))
 
 
 def _over(value: float | None, base: float | None, n: int) -> float | None:
