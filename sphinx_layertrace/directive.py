@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from docutils import nodes
-from docutils.parsers.rst import Directive, directives
+from docutils.parsers.rst import directives
 from docutils.utils import escape2null, unescape
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -69,13 +70,12 @@ _FIELD = re.compile(r":((?:[^:\\\s]|\\.)(?:[^:\\]|\\.)*):(?:\s+(.*))?$")
 
 
 def split_options(lines: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
-    """The leading ``:name: value`` block of a directive's content, and the lines after it.
+    """The leading ``:name: value`` block of a directive's content, and the code after it.
 
-    The same syntax docutils reads (continuation lines indented, a blank line before the code),
-    read here because docutils builds two nested state machines to read an option block: 0.33
-    ms per directive, a third of all this extension costs a build per snippet taken from the
-    cache. Python code never starts with a colon, so the block cannot swallow a snippet.
-    Returns the raw values, the remaining lines and one-line problems (an option given twice).
+    The syntax docutils reads (continuation lines indented, blank lines before the code); a
+    test holds this reading to docutils' own. Python code never starts with a colon, so the
+    block cannot swallow a snippet. Returns the raw values, the code's lines and one-line
+    problems (an option given twice).
     """
     options: dict[str, str] = {}
     problems: list[str] = []
@@ -93,34 +93,31 @@ def split_options(lines: Sequence[str]) -> tuple[dict[str, str], list[str], list
         else:
             break
         index += 1
-    if options and index < len(lines) and not lines[index].strip():
+    while options and index < len(lines) and not lines[index].strip():
         index += 1
     return options, list(lines[index:]), problems
 
 
-class _AnyOption(dict):
-    """An option spec that takes every name, so the directive can judge the names itself."""
+class _OptionSpec(dict):
+    """Every option name with its raw value, so the directive judges names and values itself
+    (a typo is one warning that suggests the right name, not docutils' error that echoes the
+    whole snippet).
+
+    Falsy only to docutils' reStructuredText parser, which then leaves the option block in the
+    content for :func:`split_options`: docutils builds two nested state machines to read an
+    option block, 0.33 ms per directive, a third of all this extension costs a build per
+    snippet taken from the cache. MyST (and anything else) sees a spec that takes every option,
+    and reads its own option forms and attribute blocks as usual.
+    """
+
+    def __bool__(self) -> bool:
+        return sys._getframe(1).f_globals.get("__name__") != "docutils.parsers.rst.states"
 
     def __contains__(self, key: object) -> bool:
         return True
 
     def __getitem__(self, key: str) -> Callable[[str], Any]:
         return directives.unchanged
-
-
-class _MystOptionBlock(Directive):
-    """What MyST's option reader is shown: any name, raw values."""
-
-    has_content = True
-    option_spec: ClassVar[dict[str, Any]] = _AnyOption(OPTIONS)
-
-
-def _myst_split(lines: Sequence[str], line: int) -> tuple[dict[str, str], list[str], list[str]]:
-    """MyST's own reading of its two option forms (``:name: value`` lines, a ``---`` YAML block)."""
-    from myst_parser.parsers.directives import parse_directive_text
-
-    result = parse_directive_text(_MystOptionBlock, "", "\n".join(lines), line=line)
-    return result.options, result.body, [warning.msg for warning in result.warnings]
 
 
 def _in_myst(state: Any) -> bool:
@@ -131,18 +128,17 @@ class LayertraceDirective(SphinxDirective):
     """Run the content as Python and show what really happens."""
 
     has_content = True
-    #: None, so docutils and MyST leave the option block in the content: :meth:`run` reads it
-    #: (:func:`split_options`) and judges every name and value itself, so a typo is one warning
-    #: that suggests the right name, not docutils' error that echoes the whole snippet.
-    option_spec = None
+    option_spec: ClassVar[dict[str, Any]] = _OptionSpec(OPTIONS)
 
     def run(self) -> list[nodes.Node]:
-        if _in_myst(self.state):
-            raw, lines, problems = _myst_split(self.content, self.lineno)
-        else:
-            raw, lines, problems = split_options(self.content)
-        for problem in problems:
-            self._warn(problem)
+        raw, lines = dict(self.options), list(self.content)
+        if not _in_myst(self.state):  # docutils left the option block in the content
+            # code on the directive's own line (``.. layertrace:: 1 / 0``) comes before it
+            first = lines[:1] if self.content_offset == self.lineno - 1 else []
+            raw, lines, problems = split_options(lines[len(first) :])
+            lines = first + lines
+            for problem in problems:
+                self._warn(problem)
         code = "\n".join(lines).rstrip() + "\n"
         if not code.strip():
             self._warn("the layertrace directive needs Python code as its content")

@@ -88,7 +88,7 @@ def test_timeout_and_crash_warn_at_their_lines(cases):
         r"index\.rst:\d+: WARNING: layertrace: snippet crashed with SIGSEGV \[layertrace\.crash\]",
         warnings,
     )
-    assert warnings.count("WARNING") == 2, warnings
+    assert sum("WARNING" in w and "dns.md" not in w for w in warnings.splitlines()) == 2, warnings
     hang = block_after(html, "never ends")
     assert "Timed out after 1 s." in hang
     # the session keeps its prompts although the child never reported its statements
@@ -113,6 +113,22 @@ def test_myst_yaml_option_block_is_read_like_myst_reads_it(cases):
     assert "&gt;&gt;&gt;" not in block  # style: script
     assert 'getaddrinfo("no-such-host.invalid", 443)' in re.sub(r"<[^>]+>", "", block)
     assert "expect:" not in block and "---" not in block  # the block is options, not code
+
+
+def test_myst_attribute_blocks_and_code_on_the_opening_line(cases):
+    app, _, warnings = cases
+    html = (Path(app.outdir) / "dns.html").read_text("utf-8")
+    assert re.search(r'<div class="literal-block-wrapper[^"]*" id="refused-here">', html)
+    assert '<div class="layertrace extra-class"' in html
+    block = block_after(html, "Named by its attributes")
+    assert "ConnectionRefusedError" in block
+    mine = [line for line in warnings.splitlines() if "dns.md" in line]
+    assert len(mine) == 1, warnings  # MyST's own advice about the opening line, as MyST says it
+    assert "Splitting content across first line" in mine[0]
+    assert "[myst.directive_parse]" in mine[0]
+    text = re.sub(r"<[^>]+>", "", html)
+    last = text[text.rindex("&gt;&gt;&gt; import socket") :]
+    assert "ConnectionRefusedError" in last and "SyntaxError" not in last
 
 
 def test_no_machine_path_in_any_output_file(cases):

@@ -224,6 +224,7 @@ OPTION_BLOCKS = [
     ":CAPTION: Upper case name\n:style: script\n:timeout: 2.5\n\nx = 1\ny = 2\n",
     ":caption: escaped \\*stars\\* and a \\\\ backslash\n\n1 / 0\n",
     ":caption:\n   value on the next line\n\n1 / 0\n",
+    ":caption: two blank lines before the code\n\n\n1 / 0\n",
     "import socket\nsocket.socket()\n",
 ]
 
@@ -234,13 +235,20 @@ def test_split_options_reads_what_docutils_reads(block):
     from docutils.core import publish_doctree
     from docutils.parsers.rst import Directive, directives
 
-    from sphinx_layertrace.directive import OPTIONS, _AnyOption, split_options
+    from sphinx_layertrace.directive import split_options
 
     seen = {}
 
+    class AnyOption(dict):
+        def __bool__(self):
+            return True
+
+        def __getitem__(self, key):
+            return directives.unchanged
+
     class Reference(Directive):
         has_content = True
-        option_spec = _AnyOption(OPTIONS)  # non-empty: docutils reads options only then
+        option_spec = AnyOption()
 
         def run(self):
             seen.update(options=dict(self.options), content=list(self.content))
@@ -284,3 +292,24 @@ def test_options_docutils_would_refuse_are_read_with_one_warning_at_most(tmp_pat
     html = (out / "index.html").read_text("utf-8")
     assert "Given twice, and this one wins" in html  # docutils: "invalid option block", no run
     assert "ZeroDivisionError: division by zero" in html
+
+
+def test_code_on_the_directive_line_comes_before_the_option_block(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. layertrace:: import socket
+           :caption: Refused on the loopback
+           :style: script
+
+
+           socket.create_connection(("127.0.0.1", 9))
+        """
+    code, stderr, out = build(tmp_path, index)
+    assert code == 0 and not stderr, stderr
+    html = (out / "index.html").read_text("utf-8")
+    assert "Refused on the loopback" in html  # the caption was read as an option ...
+    assert "&gt;&gt;&gt;" not in html  # ... and so was the style
+    assert 'File "example.py", line 2' in html  # and the code is the first line, then the call
+    assert "ConnectionRefusedError" in html and "SyntaxError" not in html

@@ -3,3 +3,5 @@ import os
 extensions = ["sphinx_layertrace", "myst_parser"]
 layertrace_timeout = 5
 layertrace_cache_dir = os.environ.get("LAYERTRACE_TEST_CACHE", ".layertrace-cache")
+myst_enable_extensions = ["attrs_block"]
+myst_fence_as_directive = ["layertrace"]
