@@ -50,6 +50,10 @@ STALE_AFTER = 3600.0
 PART_SUFFIX = ".part"
 
 _KEY_RE = re.compile(r"^[0-9a-f]{8,128}$")
+# What prune() may delete: its own entries and temporary files, nothing else a user keeps there
+# (a .gitignore, notes).
+_ENTRY_NAME = re.compile(r"^[0-9a-f]{8,128}\.json$")
+_TEMP_NAME = re.compile(r"^\.[0-9a-f]{1,16}-[0-9A-Za-z_-]+\.part$")
 _REPLACE_RETRIES = 10
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 _CREATE_ATTEMPTS = 8
@@ -313,6 +317,10 @@ class CaptureCache:
                 break
             except FileExistsError:
                 continue  # left by a killed writer whose pid this process now has
+            except PermissionError:
+                if sys.platform != "win32":
+                    raise
+                continue  # Windows: that name is still being deleted
             except FileNotFoundError:
                 path.parent.mkdir(parents=True, exist_ok=True)  # removed under a running build
         else:
@@ -371,14 +379,14 @@ class CaptureCache:
                 st = item.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if item.name.endswith(PART_SUFFIX) or item.name.startswith("."):
+            if _TEMP_NAME.match(item.name):
                 if st.st_mtime < cutoff:
                     try:
                         os.unlink(item.path)
                         swept += 1
                     except OSError:
                         pass
-            elif item.name.endswith(".json"):
+            elif _ENTRY_NAME.match(item.name):
                 entries.append((st.st_mtime_ns, item.path, st.st_size))
         entries.sort()
         total = sum(size for _, _, size in entries)
@@ -413,12 +421,18 @@ def _is_legacy_shard(entry: os.DirEntry[str]) -> bool:
 
 
 def _remove_legacy_shard(path: str) -> int:
-    """Delete the files of an unreachable shard, then the shard; how many files went."""
+    """Delete the entries and temporary files of an unreachable shard (and the shard, if that
+    empties it); how many files went."""
+    shard = os.path.basename(path)
     removed = 0
     with contextlib.suppress(OSError):
         for item in os.scandir(path):
-            with contextlib.suppress(OSError):
-                os.unlink(item.path)
-                removed += 1
+            ours = _TEMP_NAME.match(item.name) or (
+                _ENTRY_NAME.match(item.name) and item.name.startswith(shard)
+            )
+            if ours:
+                with contextlib.suppress(OSError):
+                    os.unlink(item.path)
+                    removed += 1
         os.rmdir(path)
     return removed

@@ -399,15 +399,31 @@ def test_prune_removes_the_shards_of_the_old_layout(tmp_path):
     old = tmp_path / key[:2]
     old.mkdir()
     (old / f"{key}.json").write_bytes(store.path_for(key).read_bytes())
+    (old / f".{key[:16]}-k3x_9q.part").write_bytes(b"{")
     (tmp_path / "zz").mkdir()  # not hex: not ours to judge
     report = store.prune()
     assert not old.exists()
-    assert report.swept == 1
+    assert report.swept == 2
     assert (tmp_path / "zz").is_dir()
     assert key in store and report.kept == 1
 
 
-# -- eviction and sweeping -----------------------------------------------------------------
+def test_prune_leaves_what_is_not_its_own(tmp_path):
+    """A cache directory may hold a user's .gitignore or notes, even a two-letter folder."""
+    store = CaptureCache(tmp_path, max_bytes=1)  # evicts every entry it finds
+    key = key_of()
+    store.put(key, make_capture())
+    keep = [tmp_path / ".gitignore", tmp_path / "settings.json", tmp_path / "README.part"]
+    notes = tmp_path / "db"
+    notes.mkdir()
+    keep += [notes / "schema.sql", notes / f"{key}.json"]  # a file named like an entry, elsewhere
+    for path in keep:
+        path.write_text("*\n")
+        os.utime(path, (1_000_000, 1_000_000))  # old: prune would sweep it if it took it as its own
+    report = store.prune()
+    assert report.removed == 1 and key not in store  # the one real entry went
+    assert all(path.exists() for path in keep)
+    assert report.swept == 0
 
 
 def test_prune_evicts_least_recently_used_first(tmp_path):
