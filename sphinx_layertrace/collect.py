@@ -199,9 +199,19 @@ def collect(
 
 
 def write_captures(collected: Collected, out: str | os.PathLike) -> list[Path]:
-    """One capture file per snippet, platform and interpreter (duplicates written once)."""
-    written: dict[Path, None] = {}
+    """One capture file per snippet, platform and interpreter.
+
+    The same snippet run under two labels of one interpreter (``:python: build`` on one page,
+    the default on another) is one file; it keeps the interpreter's own ``X.Y`` label, so the
+    file does not depend on which page came last.
+    """
+    chosen: dict[str, tuple[str, Capture]] = {}
     for item in collected.observed:
-        if item.capture is not None:
-            written[platforms.write(out, item.snippet, item.capture)] = None
-    return list(written)
+        capture = item.capture
+        if capture is None:
+            continue
+        name = platforms.file_name(item.snippet, capture)
+        canonical = capture.python.label == platforms.short_version(capture)
+        if name not in chosen or canonical:
+            chosen[name] = (item.snippet, capture)
+    return [platforms.write(out, snippet, capture) for snippet, capture in chosen.values()]

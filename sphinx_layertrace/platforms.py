@@ -148,25 +148,28 @@ def wanted(capture: Capture, filters: Iterable[str]) -> bool:
 
 
 def beside(
-    live: Sequence[Shown], labels: Sequence[str], frozen: Sequence[Capture], filters: Sequence[str]
+    live: Sequence[Shown],
+    names: Sequence[Sequence[str]],
+    frozen: Sequence[Capture],
+    filters: Sequence[str],
 ) -> list[Shown]:
     """The tabs of a snippet: live captures first, then the frozen ones that add something.
 
-    ``live[i]`` is the capture planned for interpreter ``labels[i]``. A frozen capture of this
-    platform and that label stands in for a live one that could not be had (``layertrace_execute
-    = "never"``, or the interpreter is not installed here), and is not shown twice when the live
-    one exists. The rest are filtered by
+    ``live[i]`` is the capture planned for the interpreter known as ``names[i]`` (its label and,
+    when it exists here, its X.Y: a capture taken under ``:python: build`` on a 3.11 is the
+    3.11 capture). A frozen capture of this platform and one of those names stands in for a live
+    one that could not be had (``layertrace_execute = "never"``, or the interpreter is not
+    installed here), and is not shown twice when the live one exists. The rest are filtered by
     ``:platforms:`` and follow in file-name order.
     """
     here = this_platform_key()
     shown = list(live)
     taken: set[int] = set()
     for i, item in enumerate(shown):
-        label = labels[i] if i < len(labels) else ""
+        wanted_names = set(names[i]) if i < len(names) else set()
         for j, capture in enumerate(frozen):
-            same = capture.platform.key == here and label in (
-                capture.python.label,
-                short_version(capture),
+            same = capture.platform.key == here and bool(
+                wanted_names & {capture.python.label, short_version(capture)}
             )
             if not same or j in taken:
                 continue

@@ -55,7 +55,7 @@ class Resolver:
         # Platform pages: frozen captures fill in for live ones not run here, then follow them.
         frozen = session.frozen.for_snippet(snippet_id(node["code"], node["setup"], node["style"]))
         shown = platforms.beside(
-            shown, [p.label for p in planned], frozen, node.get("platforms") or []
+            shown, [p.names for p in planned], frozen, node.get("platforms") or []
         )
         primary = next((s.capture for s in shown if s.capture is not None), None)
         drift = ""

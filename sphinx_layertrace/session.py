@@ -38,6 +38,12 @@ class Planned:
     request: Request
     key: str = ""
     missing: str = ""  # set when the interpreter does not exist
+    version: str = ""  # X.Y of the interpreter behind the label, when it exists
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What a frozen capture of this interpreter may be labelled: the label or its X.Y."""
+        return (self.label, self.version) if self.version else (self.label,)
 
 
 def snippet_id(code: str, setup: list[str] | tuple[str, ...], style: str) -> str:
@@ -113,7 +119,8 @@ class Session:
                 planned.append(Planned(label, request, missing=str(exc)))
                 continue
             key = cache_key(request, interp, self.env_passed, extension_version=__version__)
-            planned.append(Planned(label, request, key))
+            version = ".".join(interp.version.split(".")[:2])
+            planned.append(Planned(label, request, key, version=version))
         return planned
 
     def submit(self, planned: Planned) -> None:

@@ -110,17 +110,26 @@ def test_platforms_filter_and_live_first():
         ),
         python=PythonInfo(version="3.12.1", label="3.12"),
     )
-    shown = platforms.beside([Shown("3.12", None, "not run")], ["3.12"], [here, darwin, win], [])
+    shown = platforms.beside([Shown("3.12", None, "not run")], [("3.12",)], [here, darwin, win], [])
     assert [s.capture for s in shown] == [here, *[c for c in (darwin, win) if c is not here]][:3]
     # ... and is not shown twice when the live one exists; :platforms: filters the others
     live = Shown("live", here.replace(stdout="live"))
-    shown = platforms.beside([live], ["3.12"], [here, darwin, win], ["win32"])
+    shown = platforms.beside([live], [("3.12",)], [here, darwin, win], ["win32"])
     assert [s.capture for s in shown] == [live.capture, win]
     # :platforms: none keeps to the live capture (a stand-in for a live one not run still counts)
-    shown = platforms.beside([live], ["3.12"], [here, darwin, win], ["none"])
+    shown = platforms.beside([live], [("3.12",)], [here, darwin, win], ["none"])
     assert [s.capture for s in shown] == [live.capture]
-    shown = platforms.beside([Shown("3.12", None, "not run")], ["3.12"], [here, darwin], ["none"])
+    shown = platforms.beside(
+        [Shown("3.12", None, "not run")], [("3.12",)], [here, darwin], ["none"]
+    )
     assert [s.capture for s in shown] == [here]
+    # a label of the build's own (``build``) finds the capture of its interpreter's X.Y ...
+    slot = Shown("build", None, "not run")
+    shown = platforms.beside([slot], [("build", "3.12")], [here], ["none"])
+    assert [s.capture for s in shown] == [here]
+    # ... and only that one
+    shown = platforms.beside([slot], [("build", "3.11")], [here], ["none"])
+    assert [s.capture for s in shown] == [None]
 
 
 # -- the "what differs" line ----------------------------------------------------------------------
@@ -274,8 +283,11 @@ def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merge
     assert "WARNING" not in app._warning.getvalue(), app._warning.getvalue()
     page = parse_html((Path(app.outdir) / "index.html").read_text(encoding="utf-8"))
     blocks = page.find_all("div", "layertrace")
-    assert len(blocks) == 2
-    everywhere, only_darwin = (block.find_all("div", "lt-tabs") for block in blocks)
+    assert len(blocks) == 3
+    # the capture taken under the default label serves ``:python: build`` too: same interpreter
+    assert "[Errno 111] Connection refused" in blocks[2].text()
+    assert "not run" not in blocks[2].text().lower()
+    everywhere, only_darwin = (block.find_all("div", "lt-tabs") for block in blocks[:2])
     assert len(everywhere) == len(only_darwin) == 1
     everywhere, only_darwin = everywhere[0], only_darwin[0]
     assert everywhere.attrs.get("role") == "radiogroup"
