@@ -2,8 +2,8 @@
 
 The docs dogfood the extension: every traceback on these pages is produced by the build that
 renders it, on the build machine's OS and Python. Every network example talks to loopback
-(127.0.0.1, ::1, localhost) or to the reserved ``.invalid`` top-level domain, so a build needs no
-network and touches nothing outside the machine.
+(127.0.0.1, ::1, localhost), and the name-resolution examples use a name the C library refuses
+before asking any DNS server, so a build needs no network and sends nothing off the machine.
 """
 
 from __future__ import annotations
