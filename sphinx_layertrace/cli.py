@@ -18,6 +18,7 @@ from .annotate import annotate, plain_text, session_text
 from .interpreters import MissingInterpreter, resolve_executable
 from .layers import LayerMap
 from .model import Capture
+from .render import counted
 from .runner import Request, Runner
 
 EXIT_OK = 0
@@ -157,7 +158,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
             removed.append(path)
             print(f"sphinx-layertrace capture: removed {path} (its snippet is gone)")
     print(
-        f"sphinx-layertrace capture: {len(written)} capture files in {args.output} "
+        f"sphinx-layertrace capture: {counted(len(written), 'capture file')} in {args.output} "
         f"({collected.executed} run, {collected.from_cache} from the cache"
         + (f", {len(removed)} stale removed)" if args.clean else ")")
     )
@@ -186,7 +187,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for name in report.replaced:
         print(f"sphinx-layertrace merge: {name} came from several inputs; kept the last")
-    print(f"sphinx-layertrace merge: {len(report.written)} capture files in {args.output}")
+    written = counted(len(report.written), "capture file")
+    print(f"sphinx-layertrace merge: {written} in {args.output}")
     return EXIT_OK
 
 
@@ -220,7 +222,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         label = f" [Python {item.label}]" if several else ""
         print(f"{item.location}: {item.problem()}{label}")
     print(
-        f"sphinx-layertrace check: {len(drifted)} problems in {len(collected.observed)} captures",
+        f"sphinx-layertrace check: {counted(len(drifted), 'problem')} in "
+        f"{counted(len(collected.observed), 'capture')}",
         file=sys.stderr,
     )
     return EXIT_DRIFT if drifted else EXIT_OK

@@ -11,6 +11,7 @@ from sphinx.util import logging
 from . import STATIC
 from .domain import LayertraceDomain
 from .nodes import layertrace_pending
+from .render import counted
 from .session import Session
 
 logger = logging.getLogger(__name__)
@@ -72,9 +73,11 @@ def build_finished(app: Any, exception: Exception | None) -> None:
     session.close()
     if session.executed or session.from_cache:
         logger.info(
-            f"layertrace: {session.executed} snippets run, {session.from_cache} from the cache"
+            f"layertrace: {counted(session.executed, 'snippet')} run, "
+            f"{session.from_cache} from the cache"
         )
     damaged = session.cache.stats.corrupt
     if damaged:
-        logger.info(f"layertrace: {damaged} damaged cache entries were discarded and run again")
+        entries = counted(damaged, "damaged cache entry", "damaged cache entries")
+        logger.info(f"layertrace: {entries} discarded and run again")
     session.prune_cache()

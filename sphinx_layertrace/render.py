@@ -88,6 +88,11 @@ def _panel_body(item: Shown, options: RenderOptions) -> list[nodes.Node]:
     return out
 
 
+def counted(number: int, noun: str, plural: str = "") -> str:
+    """``1 snippet``, ``2 snippets``: the one plural rule every count shown to people follows."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def caption(capture: Capture) -> str:
     return f"{capture.platform.pretty} · {capture.python.pretty}"
 
@@ -235,7 +240,7 @@ def what_differs(shown: Sequence[Shown], layer_map: LayerMap | None = None) -> s
         return [
             exc.qualified,
             code,
-            f"{len(frames)} frames",
+            counted(len(frames), "frame"),
             f"layers {layers}" if layers else None,
         ]
 

@@ -334,7 +334,7 @@ def test_a_page_rewritten_without_rereading_takes_its_capture_from_the_cache(tmp
     other = tmp_path / "src" / "other.rst"
     other.write_text("Other\n=====\n")
     first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
-    assert "1 snippets run" in first.stdout
+    assert "1 snippet run" in first.stdout
     other.write_text("Another title\n=============\n")
     second = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert "WARNING" not in second.stderr, second.stderr
@@ -353,6 +353,6 @@ def test_a_snippet_in_an_excluded_only_block_is_cached_for_the_next_build(tmp_pa
         fresh_env=True,
     )
     first = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
-    assert "1 snippets run" in first.stdout, first.stdout
+    assert "1 snippet run" in first.stdout, first.stdout
     second = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120)
     assert "0 snippets run, 1 from the cache" in second.stdout, second.stdout
