@@ -41,8 +41,19 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         metavar="LABEL|EXE",
         help="interpreter: an X.Y label of an installed CPython or a path (default: this one)",
     )
-    p.add_argument("--style", choices=("repl", "script"), default="repl")
-    p.add_argument("--timeout", type=_positive_float, default=10.0, metavar="S")
+    p.add_argument(
+        "--style",
+        choices=("repl", "script"),
+        default="repl",
+        help="typed at the >>> prompt (default) or run as a script file",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        metavar="S",
+        help="seconds before the snippet is stopped (default: 10)",
+    )
     p.add_argument("--json", action="store_true", help="print the capture as JSON")
     p.add_argument(
         "--spawn",
@@ -113,8 +124,10 @@ def add_capture_parser(sub: argparse._SubParsersAction) -> None:
         "building pages, and write one <snippet>.<platform>-py<X.Y>.json per snippet and "
         "interpreter, for layertrace_captures.",
     )
-    p.add_argument("srcdir")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("srcdir", help="the docs tree (the directory of its index)")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="DIR", help="where the capture files go"
+    )
     p.add_argument(
         "--python",
         action="append",
@@ -172,8 +185,8 @@ def add_merge_parser(sub: argparse._SubParsersAction) -> None:
         description="Combine capture directories (later ones win on the same snippet, platform "
         "and version); refuses files of an unknown schema before writing anything.",
     )
-    p.add_argument("inputs", nargs="+", metavar="DIR")
-    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("inputs", nargs="+", metavar="DIR", help="capture sets, later ones win")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="where the merged set goes")
     p.set_defaults(handler=cmd_merge)
 
 
@@ -199,8 +212,14 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
         description="Run every snippet of a docs tree and print 'file:line: expected X, got Y' "
         "for each that drifted from its :expect: (or could not run); exit 1 if any did.",
     )
-    p.add_argument("srcdir")
-    p.add_argument("--python", action="append", default=[], metavar="LABEL|EXE")
+    p.add_argument("srcdir", help="the docs tree (the directory of its index)")
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="LABEL|EXE",
+        help="check under this interpreter instead of each snippet's own (repeatable)",
+    )
     p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
     p.add_argument(
         "--cached",

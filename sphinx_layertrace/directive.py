@@ -49,6 +49,11 @@ def _labels(argument: str) -> list[str]:
     return labels
 
 
+def _flag(argument: str) -> None:
+    if argument and argument.strip():
+        raise ValueError("takes no value")
+
+
 def _expect(argument: str) -> list[str]:
     return list(parse_expect(argument or ""))
 
@@ -59,7 +64,7 @@ OPTIONS: dict[str, Callable[[str], Any]] = {
     "style": _style,
     "timeout": _seconds,
     "python": _labels,
-    "hide-code": directives.flag,
+    "hide-code": _flag,
     "caption": directives.unchanged,
     "name": directives.unchanged,
     "class": directives.class_option,

@@ -94,18 +94,24 @@ def test_bad_directive_options_warn_at_their_line_and_the_build_goes_on(tmp_path
            :expcet: ZeroDivisionError
 
            1 / 0
+
+        .. layertrace::
+           :hide-code: yes
+
+           1 / 0
         """
     code, stderr, out = build(tmp_path, index)
     assert code == 0, stderr
     lines = stderr.splitlines()  # every problem is exactly one line: no echo of the snippet
-    assert len(lines) == 5, stderr
-    for line, where in zip(lines, (4, 9, 14, 19, 21), strict=True):
+    assert len(lines) == 6, stderr
+    for line, where in zip(lines, (4, 9, 14, 19, 21, 26), strict=True):
         assert re.search(
             rf"index\.rst:{where}: WARNING: layertrace: .*\[layertrace\.option\]$", line
         )
     assert "option :style: must be repl or script (got 'sideways')" in lines[0]
     assert "option :timeout: must be a positive number of seconds (got '-3')" in lines[1]
     assert "unknown option :expcet: (did you mean :expect:?)" in lines[4]
+    assert "option :hide-code: takes no value (got 'yes'); the default is used" in lines[5]
     assert "Traceback" not in stderr
     assert "ZeroDivisionError: division by zero" in (out / "index.html").read_text("utf-8")
 
