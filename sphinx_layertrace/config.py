@@ -137,7 +137,8 @@ OPTIONS: tuple[Option, ...] = (
         None,
         "",
         "Capture cache directory; default ``<confdir>/.layertrace-cache``, outside the output "
-        "directory so a clean ``_build`` still reuses it.",
+        "directory so a clean ``_build`` still reuses it. A relative path is relative to the "
+        "directory of ``conf.py``.",
         _optional_dir,
     ),
     Option(
