@@ -74,13 +74,16 @@ OPTIONS: dict[str, Callable[[str], Any]] = {
 _FIELD = re.compile(r":((?:[^:\\\s]|\\.)(?:[^:\\]|\\.)*):(?:\s+(.*))?$")
 
 
-def split_options(lines: Sequence[str]) -> tuple[dict[str, str], list[str], list[str]]:
+def split_options(
+    lines: Sequence[str], *, keep_blank: bool = False
+) -> tuple[dict[str, str], list[str], list[str]]:
     """The leading ``:name: value`` block of a directive's content, and the code after it.
 
-    The syntax docutils reads (continuation lines indented, blank lines before the code); a
-    test holds this reading to docutils' own. Python code never starts with a colon, so the
-    block cannot swallow a snippet. Returns the raw values, the code's lines and one-line
-    problems (an option given twice).
+    The syntax docutils reads (continuation lines indented, blank lines before the code, kept
+    with ``keep_blank`` as docutils keeps them after code on the directive's line); a test holds
+    this reading to docutils' own. Python code never starts with a colon, so the block cannot
+    swallow a snippet. Returns the raw values, the code's lines and one-line problems (an option
+    given twice).
     """
     options: dict[str, str] = {}
     problems: list[str] = []
@@ -98,7 +101,7 @@ def split_options(lines: Sequence[str]) -> tuple[dict[str, str], list[str], list
         else:
             break
         index += 1
-    while options and index < len(lines) and not lines[index].strip():
+    while options and not keep_blank and index < len(lines) and not lines[index].strip():
         index += 1
     return options, list(lines[index:]), problems
 
@@ -140,7 +143,8 @@ class LayertraceDirective(SphinxDirective):
         if not _in_myst(self.state):  # docutils left the option block in the content
             # code on the directive's own line (``.. layertrace:: 1 / 0``) comes before it
             first = lines[:1] if self.content_offset == self.lineno - 1 else []
-            raw, lines, problems = split_options(lines[len(first) :])
+            parsed, lines, problems = split_options(lines[len(first) :], keep_blank=bool(first))
+            raw.update(parsed)  # (a docutils that read them itself left nothing here)
             lines = first + lines
             for problem in problems:
                 self._warn(problem)

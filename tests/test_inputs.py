@@ -317,5 +317,29 @@ def test_code_on_the_directive_line_comes_before_the_option_block(tmp_path):
     html = (out / "index.html").read_text("utf-8")
     assert "Refused on the loopback" in html  # the caption was read as an option ...
     assert "&gt;&gt;&gt;" not in html  # ... and so was the style
-    assert 'File "example.py", line 2' in html  # and the code is the first line, then the call
+    # the code is the first line, then the call after the blank lines, as docutils reads it
+    assert 'File "example.py", line 4' in html
     assert "ConnectionRefusedError" in html and "SyntaxError" not in html
+
+
+def test_options_still_apply_if_docutils_reads_them_itself(make_app, tmp_path, monkeypatch):
+    """The spec is falsy only to docutils' parser as it is today; if docutils ever asked from
+    elsewhere, it would read the block itself and the directive must still see the options."""
+    from sphinx_layertrace import directive
+
+    monkeypatch.setattr(directive._OptionSpec, "__bool__", lambda self: True)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f'extensions = ["sphinx_layertrace"]\nlayertrace_cache_dir = {str(tmp_path / "cache")!r}\n'
+    )
+    (src / "index.rst").write_text(
+        "T\n=\n\n.. layertrace:: x = 1\n   :caption: Read by docutils\n   :style: script\n\n"
+        "   1 / 0\n"
+    )
+    app = make_app("html", srcdir=src)
+    app.build()
+    html = (Path(app.outdir) / "index.html").read_text("utf-8")
+    assert "Read by docutils" in html and "&gt;&gt;&gt;" not in html
+    assert 'File "example.py", line 3' in html  # x = 1, the blank line, then 1 / 0
+    assert app._warning.getvalue() == ""
