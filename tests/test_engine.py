@@ -315,6 +315,11 @@ def test_proc_scan_sees_a_sleeper():
 
     proc = subprocess.Popen(["sleep", "985"])
     try:
+        # Popen may return (vfork) before the kernel has set the new program's arguments up:
+        # /proc/PID/cmdline is empty for that moment, longer on a busy machine
+        deadline = time.monotonic() + 5
+        while not _sleepers("985") and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert _sleepers("985")
     finally:
         proc.kill()
