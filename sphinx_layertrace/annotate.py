@@ -7,6 +7,7 @@ renders from these segments, so HTML, text and LaTeX can never disagree about a 
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -235,12 +236,35 @@ def session_text(capture: Capture) -> str:
 
 def _prompted(step: Step) -> str:
     lines = step.source.rstrip("\n").split("\n")
-    out = [f">>> {lines[0]}\n"] + [f"... {line}\n" for line in lines[1:]]
-    if len(lines) > 1 or lines[0].rstrip().endswith(":"):
+    if all(not line.strip() or line.lstrip().startswith("#") for line in lines):
+        out = [f">>> {line}".rstrip() + "\n" for line in lines]  # each comment line is an input
+    else:
+        out = [f">>> {lines[0]}\n"] + [f"... {line}\n" for line in lines[1:]]
+    if _ends_with_empty_line(step.source):
         out.append("...\n")
     if not step.ran:
         out = [f"{line.rstrip()}    # not run\n" if i == 0 else line for i, line in enumerate(out)]
     return "".join(out)
+
+
+#: Statements the prompt runs only after an empty line; anything else runs as soon as it is
+#: complete (a call spread over several lines, too).
+_COMPOUND = (
+    ast.If, ast.For, ast.While, ast.With, ast.Try, ast.FunctionDef, ast.ClassDef,
+    ast.AsyncFor, ast.AsyncWith, ast.AsyncFunctionDef, *(
+        getattr(ast, name) for name in ("Match", "TryStar") if hasattr(ast, name)
+    ),
+)  # fmt: skip
+
+
+def _ends_with_empty_line(source: str) -> bool:
+    """Whether the input was finished with an empty ``...`` line, as typed at the prompt (an
+    input that does not parse ends as soon as the prompt reads the offending line)."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return False
+    return bool(body) and isinstance(body[-1], _COMPOUND)
 
 
 def _prompted_source(code: str) -> str:

@@ -9,6 +9,7 @@ import sysconfig
 
 import pytest
 
+from sphinx_layertrace.annotate import session_text
 from sphinx_layertrace.layers import LayerMap
 from sphinx_layertrace.render import RenderOptions, Shown, build
 from sphinx_layertrace.runner import Request, Runner, child_environment
@@ -26,6 +27,9 @@ SESSIONS = {
     "output-first": "print('before')\nint('x')\n",
     "print-in-function": "def g():\n    print('in g')\n    raise KeyError('k')\n\ng()\n",
     "refused": "import socket\nsocket.create_connection(('127.0.0.1', 9))\n",
+    "multi-line-call": "import socket\nsocket.create_connection(\n    ('127.0.0.1', 9),\n)\n",
+    "one-line-compound": "for i in range(2): print(i)\n\n1 / 0\n",
+    "comments": "# first\n# second\nx = 1\nx / 0\n",
 }
 STDLIB = sysconfig.get_paths()["stdlib"]
 _PROMPTS = re.compile(r"^(?:>>> |\.\.\. )+")
@@ -72,3 +76,25 @@ def test_rendered_block_contains_what_python_i_prints(runner, name):
         found = rendered.find(line.strip(), position)
         assert found >= 0, f"{line!r} missing after position {position} in:\n{rendered}"
         position = found + len(line.strip())
+
+
+@pytest.mark.parametrize("name", sorted(SESSIONS))
+def test_the_transcript_has_one_prompt_per_line_python_i_reads(runner, name):
+    """A call spread over lines runs at its last line; a compound statement needs an empty line:
+    the page shows the ``>>>`` and ``...`` prompts the real prompt printed, no more, no fewer."""
+    code = SESSIONS[name]
+    done = subprocess.run(
+        [sys.executable, "-q", "-i"],
+        input=code,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=child_environment(),
+        timeout=30,
+        check=False,
+    )
+    # python -i prints a prompt before each line it reads, and one more at the end of input
+    real = len(re.findall(r"(?:>>>|\.\.\.) ", done.stdout)) - 1
+    capture = runner.run(Request(code, timeout=10))
+    ours = [line for line in session_text(capture).splitlines() if line[:3] in (">>>", "...")]
+    assert len(ours) == real, (done.stdout, ours)
