@@ -155,27 +155,34 @@ def beside(
 ) -> list[Shown]:
     """The tabs of a snippet: live captures first, then the frozen ones that add something.
 
-    ``live[i]`` is the capture planned for the interpreter known as ``names[i]`` (its label and,
-    when it exists here, its X.Y: a capture taken under ``:python: build`` on a 3.11 is the
-    3.11 capture). A frozen capture of this platform and one of those names stands in for a live
-    one that could not be had (``layertrace_execute = "never"``, or the interpreter is not
-    installed here), and is not shown twice when the live one exists. The rest are filtered by
-    ``:platforms:`` and follow in file-name order.
+    ``live[i]`` is the capture planned for the interpreter known as ``names[i]``: its label and,
+    when it exists here, its X.Y (a capture taken under ``:python: build`` on a 3.11 is the 3.11
+    capture). The frozen capture of this platform that fits it best (the same X.Y, else the same
+    label) stands in for a live one that could not be had (``layertrace_execute = "never"``, or
+    the interpreter is not installed here), for every tab it fits (three labels of one Python
+    show the same capture), and is not shown again. The rest are filtered by ``:platforms:``
+    and follow in file-name order.
     """
     here = this_platform_key()
     shown = list(live)
     taken: set[int] = set()
-    for i, item in enumerate(shown):
-        wanted_names = set(names[i]) if i < len(names) else set()
+    for i, item in enumerate(live):
+        label, version = [*names[i], "", ""][:2] if i < len(names) else ("", "")
+        best: tuple[int, int] | None = None  # (rank, index): the same X.Y ranks before a label
         for j, capture in enumerate(frozen):
-            same = capture.platform.key == here and bool(
-                wanted_names & {capture.python.label, short_version(capture)}
-            )
-            if not same or j in taken:
+            if capture.platform.key != here:
                 continue
-            taken.add(j)
+            if version and short_version(capture) == version:
+                rank = 0
+            elif label and label in (capture.python.label, short_version(capture)):
+                rank = 1
+            else:
+                continue
+            best = min(best, (rank, j)) if best else (rank, j)
+        if best is not None:
+            taken.add(best[1])
             if item.capture is None:
-                shown[i] = Shown(caption(capture), capture)
+                shown[i] = Shown(caption(frozen[best[1]]), frozen[best[1]])
     for j, capture in enumerate(frozen):
         if j not in taken and wanted(capture, filters):
             shown.append(Shown(caption(capture), capture))

@@ -130,6 +130,18 @@ def test_platforms_filter_and_live_first():
     # ... and only that one
     shown = platforms.beside([slot], [("build", "3.11")], [here], ["none"])
     assert [s.capture for s in shown] == [None]
+    # three labels of one Python (``build, oldest, newest`` on a machine with one CPython): the
+    # capture fills all three tabs, and is not shown a fourth time
+    slots = [Shown(name, None, "not run") for name in ("build", "oldest", "newest")]
+    names = [(name, "3.12") for name in ("build", "oldest", "newest")]
+    shown = platforms.beside(slots, names, [here], [])
+    assert [s.capture for s in shown] == [here, here, here]
+    # the same X.Y fits before the same label: a label "3.13" that runs a 3.12 here
+    labelled = here.replace(python=PythonInfo(version="3.13.0", label="3.13"))
+    shown = platforms.beside(
+        [Shown("3.13", None, "not run")], [("3.13", "3.12")], [labelled, here], []
+    )
+    assert [s.capture for s in shown] == [here, labelled]  # the 3.13 capture is still a tab
 
 
 # -- the "what differs" line ----------------------------------------------------------------------
