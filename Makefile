@@ -18,11 +18,14 @@ docs: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser" -q
 
-# The suite again in a network namespace that has only loopback (needs root for unshare): a
-# snippet or test that reaches any other address, a DNS query included, fails here instead of
-# sending a packet off the machine.
+# The suite and a docs build that runs every snippet again, in a network namespace that has only
+# loopback (root, for unshare): nothing can leave the machine there, and a page whose text
+# depends on another address (a DNS answer included) fails its test or its :expect:.
 test-offline: $(STAMP)
-	unshare --net sh -c 'ip link set lo up && $(BIN)/python -m pytest -m "not browser" -q -p no:cacheprovider'
+	unshare --net sh -c 'ip link set lo up && out=$$(mktemp -d) \
+	  && $(BIN)/python -m pytest -m "not browser" -q -p no:cacheprovider \
+	  && $(BIN)/sphinx-build -q -W -D layertrace_execute=always -b html docs "$$out"; \
+	  code=$$?; rm -rf "$$out"; exit $$code'
 
 test-browser: $(STAMP) docs
 	bash tests/browser/ensure-chromium.sh
