@@ -7,6 +7,7 @@ and in batches (:mod:`.session`); rendering happens at write time (:mod:`.resolv
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 import sys
@@ -128,6 +129,21 @@ class _OptionSpec(dict):
         return directives.unchanged
 
 
+def _last_statement(code: str) -> str:
+    """The first line of the last top-level statement (``socket.create_connection(`` of a call
+    spread over lines), or the last line that is not a comment when the code does not parse."""
+    lines = code.splitlines()
+    try:
+        body = ast.parse(code).body
+    except (SyntaxError, ValueError):
+        body = []
+    if body:
+        return lines[body[-1].lineno - 1].strip()
+    meaningful = [line.strip() for line in lines if line.strip()]
+    statements = [line for line in meaningful if not line.startswith("#")]
+    return (statements or meaningful or ["snippet"])[-1]
+
+
 def _in_myst(state: Any) -> bool:
     return type(state).__module__.startswith("myst_parser")
 
@@ -199,10 +215,9 @@ class LayertraceDirective(SphinxDirective):
 
     def _named(self, node: layertrace_pending, code: str) -> nodes.Node:
         """A ``:name:`` without a caption: no visible title, but ``:ref:`` still gets one,
-        taken from the snippet's last line (the call that fails, usually)."""
-        lines = [line.strip() for line in code.splitlines() if line.strip()]
-        statements = [line for line in lines if not line.startswith("#")] or lines
-        last = statements[-1] if statements else "snippet"
+        taken from the first line of the snippet's last statement (the call that fails,
+        usually)."""
+        last = _last_statement(code)
         target = layertrace_target("", node, title=last if len(last) <= 60 else last[:59] + "…")
         self.set_source_info(target)
         self.add_name(target)

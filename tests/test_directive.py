@@ -69,3 +69,23 @@ def test_no_build_paths_in_output(app):
         str(app.srcdir),
     }:
         assert path not in html, path
+
+
+@pytest.mark.parametrize(
+    ("code", "title"),
+    [
+        (
+            "import socket\nsocket.create_connection(\n    ('127.0.0.1', 9),\n)\n",
+            "socket.create_connection(",
+        ),
+        ("x = 1\n1 / x  # fails\n# a closing remark\n", "1 / x  # fails"),
+        ("@decorator\ndef f():\n    pass\n", "def f():"),
+        ("print(1\n# unclosed\n", "print(1"),
+        ("# only a comment\n", "# only a comment"),
+    ],
+)
+def test_a_name_without_caption_is_titled_by_its_last_statement(code, title):
+    """The :ref: text of a caption-less :name:: the last statement's first line, not ``)``."""
+    from sphinx_layertrace.directive import _last_statement
+
+    assert _last_statement(code) == title
