@@ -21,7 +21,7 @@ class LayertraceDomain(Domain):
     name = "layertrace"
     label = "layertrace"
     initial_data: dict[str, Any] = {"plans": {}}  # docname -> list[Planned]
-    data_version = 2  # 2: Planned.version
+    data_version = 2  # 2: Planned.interpreter
 
     @property
     def plans(self) -> dict[str, list[Planned]]:

@@ -159,24 +159,28 @@ class Registry:
 
     def __init__(self, configured: dict[str, str] | str | None = None) -> None:
         self._configured = configured or {}
-        self._resolved: dict[str, Interpreter] = {current_label(): current()}
+        self._resolved: dict[str, Interpreter] = {}
         self._discovered: dict[str, Interpreter] | None = None
 
     def default(self) -> Interpreter:
-        return self._resolved[current_label()]
+        """The Python running Sphinx: what a snippet without ``:python:`` runs under."""
+        return current()
 
     def get(self, label: str) -> Interpreter:
+        """A configured label first (even one named like this Python's X.Y: the user's choice
+        of executable), then this Python's own X.Y, then an installed CPython of that X.Y."""
         label = label.strip()
         if label in self._resolved:
             return self._resolved[label]
         configured = self._configured
-        if isinstance(configured, dict) and label in configured:
-            target = configured[label]
-            if target != "auto":
-                path = shutil.which(target) or target
-                interp = supported(probe(path, label))
-                self._resolved[label] = interp
-                return interp
+        target = configured.get(label, "auto") if isinstance(configured, dict) else "auto"
+        if target != "auto":
+            path = shutil.which(target) or target
+            self._resolved[label] = supported(probe(path, label))
+            return self._resolved[label]
+        if label == current_label():
+            self._resolved[label] = current()
+            return self._resolved[label]
         if configured == "auto" or (isinstance(configured, dict) and "auto" in configured.values()):
             if self._discovered is None:
                 self._discovered = discover()

@@ -21,7 +21,7 @@ from . import __version__
 from .cache import CaptureCache, cache_key
 from .config import cache_dir
 from .hygiene import Hygiene
-from .interpreters import MissingInterpreter, Registry
+from .interpreters import Interpreter, MissingInterpreter, Registry
 from .model import Capture
 from .runner import Request, Runner
 
@@ -38,7 +38,12 @@ class Planned:
     request: Request
     key: str = ""
     missing: str = ""  # set when the interpreter does not exist
-    version: str = ""  # X.Y of the interpreter behind the label, when it exists
+    interpreter: Interpreter | None = None  # the one the key was made for, when it exists
+
+    @property
+    def version(self) -> str:
+        """X.Y of the interpreter behind the label, when it exists."""
+        return ".".join(self.interpreter.version.split(".")[:2]) if self.interpreter else ""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -110,17 +115,17 @@ class Session:
 
     def _plan(self, node: Any) -> list[Planned]:
         request = request_for(node, self.config)
-        labels = node.get("labels") or [self.registry.default().label]
+        default = self.registry.default()
+        labels = node.get("labels") or [default.label]
         planned = []
         for label in labels:
             try:
-                interp = self.registry.get(label)
+                interp = self.registry.get(label) if node.get("labels") else default
             except MissingInterpreter as exc:
                 planned.append(Planned(label, request, missing=str(exc)))
                 continue
             key = cache_key(request, interp, self.env_passed, extension_version=__version__)
-            version = ".".join(interp.version.split(".")[:2])
-            planned.append(Planned(label, request, key, version=version))
+            planned.append(Planned(label, request, key, interpreter=interp))
         return planned
 
     def submit(self, planned: Planned) -> None:
@@ -135,8 +140,7 @@ class Session:
                 return
         if self.execute == "never" or os.getpid() != self.owner:
             return
-        interp = self.registry.get(planned.label)
-        self._tickets[key] = self.runner.submit(planned.request, interp)
+        self._tickets[key] = self.runner.submit(planned.request, planned.interpreter)
         self.executed += 1
 
     def capture(self, planned: Planned) -> Capture | None:

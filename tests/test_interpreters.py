@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 
 import pytest
 
-from sphinx_layertrace.interpreters import MissingInterpreter, Registry, resolve_executable
+from sphinx_layertrace.interpreters import (
+    MissingInterpreter,
+    Registry,
+    current,
+    current_label,
+    resolve_executable,
+)
 
 OLD = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.7.*/bin/python3")))
 
@@ -26,3 +33,14 @@ def test_a_label_nobody_has_is_not_installed():
         Registry("auto").get("9.9")
     with pytest.raises(MissingInterpreter, match=r"no interpreter is configured for label .9\.9."):
         Registry({}).get("9.9")
+
+
+def test_a_label_configured_like_this_pythons_x_y_is_the_users_choice():
+    """``{"3.11": "/usr/bin/python3.11"}`` on a 3.11 Sphinx runs 3.11 snippets there; a snippet
+    without ``:python:`` still runs under the Python running Sphinx."""
+    other = os.path.realpath(sys.executable)  # the venv's base interpreter: same X.Y, other path
+    if other == current().executable:
+        pytest.skip("this Python is not a venv's: no second executable of its X.Y at hand")
+    registry = Registry({current_label(): other})
+    assert registry.get(current_label()).executable == other
+    assert registry.default() == current()
