@@ -801,12 +801,12 @@ class Snippet(object):
         """Feed the snippet one top-level statement at a time, like the interactive prompt."""
         # the forking server split it already, before forking (it parses the code anyway)
         split = self.req.get("split")
-        chunks, error = split if split is not None else split_statements(code)
+        chunks, error, waits = split if split is not None else split_statements(code)
         sys.displayhook = self.displayhook
-        for chunk in chunks:
-            self.steps.append({"source": chunk, "ran": False})
-        if error is not None:
-            self.steps.append({"source": error, "ran": False})
+        for index, chunk in enumerate(chunks):
+            self.steps.append({"source": chunk, "ran": False, "waits": index in waits})
+        if error is not None:  # it ends where the prompt reads the offending line
+            self.steps.append({"source": error, "ran": False, "waits": False})
         for index, chunk in enumerate(chunks):
             step = self.steps[index]
             step["ran"] = True
@@ -886,6 +886,8 @@ class Snippet(object):
         steps = []
         for step in self.steps:
             item = {"source": step["source"], "ran": step["ran"]}
+            if "waits" in step:
+                item["waits"] = step["waits"]
             if step.get("raised"):
                 item["raised"] = True
             if "echo" in step:
@@ -912,10 +914,11 @@ class Snippet(object):
 def split_statements(code, trees=None):
     """Split source into top-level statements as a REPL user would type them.
 
-    Returns (chunks, error_chunk): when the source does not parse, the statements before the
-    broken one still run, and the broken one is compiled alone so its SyntaxError reads
-    ``File "<stdin>", line N`` exactly like the prompt. The tree of what parsed is appended to
-    ``trees`` when given.
+    Returns (chunks, error_chunk, waits): when the source does not parse, the statements before
+    the broken one still run, and the broken one is compiled alone so its SyntaxError reads
+    ``File "<stdin>", line N`` exactly like the prompt. ``waits`` lists the indexes of the
+    chunks the prompt runs only after an empty line (compound statements), as this very
+    interpreter parses them. The tree of what parsed is appended to ``trees`` when given.
     """
     lines = code.splitlines(True)
     try:
@@ -937,29 +940,44 @@ def split_statements(code, trees=None):
         trees.append(tree)
     # Statements that share a line (``import x; x.f()``) are one input at the prompt: group
     # them, or the shared line would run once per statement.
-    spans = []
+    spans = []  # [first line, last line, whether its last statement is compound]
     for node in tree.body:
         start = node.lineno
         decorators = getattr(node, "decorator_list", None) or []
         for deco in decorators:
             start = min(start, deco.lineno)
         end = getattr(node, "end_lineno", None) or _last_line(node)
+        compound = isinstance(node, _COMPOUND)
         if spans and start <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], end)
+            spans[-1][1:] = [max(spans[-1][1], end), compound]
         else:
-            spans.append([start, end])
+            spans.append([start, end, compound])
     chunks = []
+    waits = []
     last = 0
-    for start, end in spans:
+    for start, end, compound in spans:
         _comments(lines[last : start - 1], chunks)
+        if compound:
+            waits.append(len(chunks))
         chunk = "".join(lines[start - 1 : end])
         chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
         last = end
     if error_line is None:
         _comments(lines[last:], chunks)
-        return chunks, None
+        return chunks, None, waits
     rest = "".join(line for line in lines[last:])
-    return chunks, rest.lstrip("\n") or "\n"
+    return chunks, rest.lstrip("\n") or "\n", waits
+
+
+# Statements the prompt runs only after an empty line (a call spread over lines runs at once).
+_COMPOUND = tuple(
+    getattr(ast, name)
+    for name in (
+        "If", "For", "While", "With", "Try", "FunctionDef", "ClassDef", "AsyncFor",
+        "AsyncWith", "AsyncFunctionDef", "Match", "TryStar",
+    )
+    if hasattr(ast, name)
+)  # fmt: skip
 
 
 def _comments(lines, chunks):

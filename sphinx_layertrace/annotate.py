@@ -240,7 +240,8 @@ def _prompted(step: Step) -> str:
         out = [f">>> {line}".rstrip() + "\n" for line in lines]  # each comment line is an input
     else:
         out = [f">>> {lines[0]}\n"] + [f"... {line}\n" for line in lines[1:]]
-    if _ends_with_empty_line(step.source):
+    waits = step.waits if step.waits is not None else _ends_with_empty_line(step.source)
+    if waits:
         out.append("...\n")
     if not step.ran:
         out = [f"{line.rstrip()}    # not run\n" if i == 0 else line for i, line in enumerate(out)]
@@ -259,7 +260,9 @@ _COMPOUND = (
 
 def _ends_with_empty_line(source: str) -> bool:
     """Whether the input was finished with an empty ``...`` line, as typed at the prompt (an
-    input that does not parse ends as soon as the prompt reads the offending line)."""
+    input that does not parse ends as soon as the prompt reads the offending line). Only for
+    captures that did not record it: this parses with the Python running Sphinx, not the
+    snippet's (``def f[T]()`` is a compound statement on 3.12, a syntax error on 3.11)."""
     try:
         body = ast.parse(source).body
     except (SyntaxError, ValueError):

@@ -102,6 +102,9 @@ class Step:
     echo: str | None = None
     ran: bool = True
     raised: bool = False
+    #: Whether the prompt waited for an empty line to run it (a compound statement), as the
+    #: snippet's own interpreter parsed it; None in captures written before it was recorded.
+    waits: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,7 @@ _SCALARS: dict[str, tuple[type, ...]] = {
     "float": (int, float),
     "float | None": (int, float, type(None)),
     "bool": (bool,),
+    "bool | None": (bool, type(None)),
 }
 
 #: Per dataclass: its field names, the defaults of the optional ones, the required ones, and the

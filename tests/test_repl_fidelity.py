@@ -98,3 +98,27 @@ def test_the_transcript_has_one_prompt_per_line_python_i_reads(runner, name):
     capture = runner.run(Request(code, timeout=10))
     ours = [line for line in session_text(capture).splitlines() if line[:3] in (">>>", "...")]
     assert len(ours) == real, (done.stdout, ours)
+
+
+@pytest.mark.parametrize(
+    ("version", "code", "waits"),
+    [
+        ("3.12", "def f[T](x: T) -> T:\n    return 1 / 0\n\nf(1)\n", True),  # new syntax there
+        ("3.8", "match 1:\n    case 1:\n        pass\n", False),  # a syntax error there
+    ],
+)
+def test_the_empty_line_is_the_snippets_pythons_call(runner, version, code, waits):
+    """Whether the prompt waited for an empty line is decided by the snippet's interpreter, not
+    by the one running Sphinx (which may not even parse the statement)."""
+    from sphinx_layertrace.interpreters import MissingInterpreter, resolve_executable
+
+    try:
+        interpreter = resolve_executable(version)
+    except MissingInterpreter:
+        pytest.skip(f"no CPython {version} installed")
+    capture = runner.run(Request(code, timeout=10), interpreter)
+    first = capture.steps[0]
+    assert first.waits is waits, capture.steps
+    typed = len(first.source.splitlines())  # the step's own lines come first in the transcript
+    lines = session_text(capture).splitlines()
+    assert (len(lines) > typed and lines[typed] == "...") is waits
