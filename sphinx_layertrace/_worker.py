@@ -959,6 +959,10 @@ def split_statements(code, trees=None):
         _comments(lines[last : start - 1], chunks)
         if compound:
             waits.append(len(chunks))
+            # comment lines typed right after the block are still part of it: the prompt only
+            # ends it at an empty line
+            while end < len(lines) and lines[end].strip().startswith("#"):
+                end += 1
         chunk = "".join(lines[start - 1 : end])
         chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
         last = end
