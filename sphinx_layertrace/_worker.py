@@ -825,10 +825,17 @@ class Snippet(object):
                 step["end"] = self.offset()
         if error is not None:
             step = self.steps[-1]
+            read, unread = prompt_reads(error)
+            if unread:  # the prompt reports the error before it reads these: they never ran
+                step["source"] = read
+                self.steps.append({"source": unread, "ran": False, "waits": False})
             step["ran"] = True
             step["raised"] = True
             step["start"] = step["end"] = self.offset()
-            compile(error, "<stdin>", "single", dont_inherit=True)
+            error_at_prompt = prompt_syntax_error(read) if IS_LINUX else None
+            if error_at_prompt is not None:
+                raise error_at_prompt
+            compile(read, "<stdin>", "single", dont_inherit=True)
             # The rest compiled on its own (rare): raise what the whole snippet raises.
             compile(error, "<stdin>", "exec", dont_inherit=True)
             compile(code, "<stdin>", "exec", dont_inherit=True)
@@ -982,6 +989,87 @@ _COMPOUND = tuple(
     )
     if hasattr(ast, name)
 )  # fmt: skip
+
+
+def prompt_reads(source):
+    """Split ``source``, whose first statement does not parse, into the lines the interactive
+    prompt reads before it reports the error and the lines after them.
+
+    The prompt reads on while the input is only incomplete (an open bracket, a block without its
+    empty line) and stops at the first line that makes it wrong; ``codeop`` answers "incomplete"
+    as the prompt does. Called only once the snippet is over, so ``codeop`` is never among the
+    modules a snippet sees.
+    """
+    import codeop
+    import warnings
+
+    lines = source.splitlines(True)
+    for count in range(1, len(lines)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                codeop.compile_command("".join(lines[:count]), "<stdin>", "single")
+        except (SyntaxError, OverflowError, ValueError):
+            return "".join(lines[:count]), "".join(lines[count:])
+    return source, ""
+
+
+def prompt_syntax_error(source):
+    """The SyntaxError the interactive prompt itself reports for ``source``, or None.
+
+    ``compile()`` words some errors otherwise: an open bracket is "'(' was never closed" to it,
+    where the prompt's tokenizer, which asks for more input instead of meeting the end, says
+    "invalid syntax. Perhaps you forgot a comma?". So the source is handed to CPython's own
+    prompt (``PyRun_InteractiveOneObject`` reading it on file descriptor 0, its prompts and
+    report sent to /dev/null), which leaves the error in ``sys.last_value``. It only parses:
+    called for input whose first statement does not parse, after the snippet is over.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        stdin = ctypes.c_void_p.in_dll(libc, "stdin")
+        run = ctypes.pythonapi.PyRun_InteractiveOneObject
+    except (ImportError, OSError, AttributeError, ValueError):
+        return None
+    run.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p]
+    run.restype = ctypes.c_int
+    read_end, write_end = os.pipe()
+    saved = [os.dup(0), os.dup(2)]
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    streams = sys.stderr, getattr(sys, "ps1", None), getattr(sys, "ps2", None)
+    try:
+        typed = (source if source.endswith("\n") else source + "\n").encode("utf-8")
+        if len(typed) > 60000:  # more than a pipe holds before anyone reads it
+            return None
+        os.write(write_end, typed)
+        os.close(write_end)
+        os.dup2(read_end, 0)
+        os.dup2(quiet, 2)
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed below
+        sys.ps1, sys.ps2 = ">>> ", "... "
+        sys.last_value = None
+        if run(stdin, "<stdin>", None) != 0 and isinstance(sys.last_value, SyntaxError):
+            return sys.last_value
+        return None
+    except Exception:
+        return None
+    finally:
+        if sys.stderr is not streams[0]:
+            sys.stderr.close()
+        sys.stderr = streams[0]
+        for name, value in (("ps1", streams[1]), ("ps2", streams[2])):
+            if value is None:
+                sys.__dict__.pop(name, None)
+            else:
+                setattr(sys, name, value)
+        os.dup2(saved[0], 0)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, read_end, quiet):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 def _comments(lines, chunks):

@@ -30,6 +30,8 @@ SESSIONS = {
     "multi-line-call": "import socket\nsocket.create_connection(\n    ('127.0.0.1', 9),\n)\n",
     "one-line-compound": "for i in range(2): print(i)\n\n1 / 0\n",
     "comments": "# first\n# second\nx = 1\nx / 0\n",
+    "open-bracket-then-more": "x = 1\ny = (1,\nz = 2\nw = 3\n",
+    "open-bracket-in-a-block": "for i in range(3):\n    print(i\nprint('after')\n",
     "comment-ends-a-block": "def f():\n    return 1 / 0\n    # the end of f\n\nf()\n",
 }
 STDLIB = sysconfig.get_paths()["stdlib"]
