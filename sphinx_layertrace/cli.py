@@ -116,6 +116,19 @@ def _positive_float(text: str) -> float:
 # -- platform pages: capture, merge, check ------------------------------------------------------
 
 
+def _add_tree_arguments(p: argparse.ArgumentParser, verb: str) -> None:
+    """What capture and check both take: the docs tree, its conf.py, the interpreters."""
+    p.add_argument("srcdir", help="the docs tree (the directory of its index)")
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="LABEL|EXE",
+        help=f"{verb} under this interpreter instead of each snippet's :python: (repeatable)",
+    )
+    p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
+
+
 def add_capture_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "capture",
@@ -124,18 +137,10 @@ def add_capture_parser(sub: argparse._SubParsersAction) -> None:
         "building pages, and write one <snippet>.<platform>-py<X.Y>.json per snippet and "
         "interpreter, for layertrace_captures.",
     )
-    p.add_argument("srcdir", help="the docs tree (the directory of its index)")
+    _add_tree_arguments(p, "capture")
     p.add_argument(
         "-o", "--output", required=True, metavar="DIR", help="where the capture files go"
     )
-    p.add_argument(
-        "--python",
-        action="append",
-        default=[],
-        metavar="LABEL|EXE",
-        help="capture under this interpreter instead of each snippet's :python: (repeatable)",
-    )
-    p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
     p.add_argument(
         "--clean",
         action="store_true",
@@ -212,15 +217,7 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
         description="Run every snippet of a docs tree and print 'file:line: expected X, got Y' "
         "for each that drifted from its :expect: (or could not run); exit 1 if any did.",
     )
-    p.add_argument("srcdir", help="the docs tree (the directory of its index)")
-    p.add_argument(
-        "--python",
-        action="append",
-        default=[],
-        metavar="LABEL|EXE",
-        help="check under this interpreter instead of each snippet's own (repeatable)",
-    )
-    p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
+    _add_tree_arguments(p, "check")
     p.add_argument(
         "--cached",
         action="store_true",

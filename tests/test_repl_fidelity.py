@@ -38,20 +38,24 @@ STDLIB = sysconfig.get_paths()["stdlib"]
 _PROMPTS = re.compile(r"^(?:>>> |\.\.\. )+")
 
 
-def real_repl_lines(code: str) -> list[str]:
-    """Lines the interactive interpreter prints for ``code`` (prompts removed)."""
-    done = subprocess.run(
+def python_i(code: str) -> str:
+    """What ``python -i`` prints, prompts included, for ``code`` typed at it."""
+    return subprocess.run(
         [sys.executable, "-q", "-u", "-i"],
-        input=code + "\n",
+        input=code,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=child_environment(),
         timeout=30,
         check=False,
-    )
+    ).stdout
+
+
+def real_repl_lines(code: str) -> list[str]:
+    """Lines the interactive interpreter prints for ``code`` (prompts removed)."""
     lines = []
-    for raw in done.stdout.splitlines():
+    for raw in python_i(code + "\n").splitlines():
         line = _PROMPTS.sub("", raw).rstrip()
         if line.strip() and not line.strip(">. "):
             continue
@@ -86,21 +90,12 @@ def test_the_transcript_has_one_prompt_per_line_python_i_reads(runner, name):
     """A call spread over lines runs at its last line; a compound statement needs an empty line:
     the page shows the ``>>>`` and ``...`` prompts the real prompt printed, in the same order."""
     code = SESSIONS[name]
-    done = subprocess.run(
-        [sys.executable, "-q", "-i"],
-        input=code,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=child_environment(),
-        timeout=30,
-        check=False,
-    )
+    printed = python_i(code)
     # python -i prints a prompt before each line it reads, and one more at the end of input
-    real = re.findall(r"(>>>|\.\.\.) ", done.stdout)[:-1]
+    real = re.findall(r"(>>>|\.\.\.) ", printed)[:-1]
     capture = runner.run(Request(code, timeout=10))
     ours = [line[:3] for line in session_text(capture).splitlines() if line[:3] in (">>>", "...")]
-    assert ours == real, (done.stdout, session_text(capture))
+    assert ours == real, (printed, session_text(capture))
 
 
 @pytest.mark.parametrize(
