@@ -1034,10 +1034,13 @@ def prompt_syntax_error(source):
         return None
     run.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p]
     run.restype = ctypes.c_int
-    read_end, write_end = os.pipe()
-    saved = [os.dup(0), os.dup(2)]
-    quiet = os.open(os.devnull, os.O_WRONLY)
     streams = sys.stderr, getattr(sys, "ps1", None), getattr(sys, "ps2", None)
+    try:  # whatever the snippet did to its process, a failure here falls back to compile()
+        read_end, write_end = os.pipe()
+        saved = [os.dup(0), os.dup(2)]
+        quiet = os.open(os.devnull, os.O_WRONLY)
+    except Exception:
+        return None
     try:
         typed = (source if source.endswith("\n") else source + "\n").encode("utf-8")
         if len(typed) > 60000:  # more than a pipe holds before anyone reads it
