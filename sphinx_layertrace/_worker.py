@@ -943,6 +943,10 @@ def split_statements(code, trees=None):
                 prefix_end -= 1
         if tree is None:
             tree = ast.parse("")
+        elif tree.body and _block_goes_on(tree.body[-1], lines[prefix_end:]):
+            # the broken line belongs to the last block: the prompt reads them as one input and
+            # runs none of it
+            tree.body = tree.body[:-1]
     if trees is not None:
         trees.append(tree)
     # Statements that share a line (``import x; x.f()``) are one input at the prompt: group
@@ -968,7 +972,7 @@ def split_statements(code, trees=None):
             waits.append(len(chunks))
             # comment lines typed right after the block are still part of it: the prompt only
             # ends it at an empty line
-            while end < len(lines) and lines[end].strip().startswith("#"):
+            while end < len(lines) and _continues_block(lines[end]):
                 end += 1
         chunk = "".join(lines[start - 1 : end])
         chunks.append(chunk if chunk.endswith("\n") else chunk + "\n")
@@ -976,8 +980,13 @@ def split_statements(code, trees=None):
     if error_line is None:
         _comments(lines[last:], chunks)
         return chunks, None, waits
-    rest = "".join(line for line in lines[last:])
-    return chunks, rest.lstrip("\n") or "\n", waits
+    # comment lines before the broken statement are inputs of their own, as at the prompt
+    first = last
+    while first < len(lines) and is_comment(lines[first]):
+        first += 1
+    _comments(lines[last:first], chunks)
+    rest = "".join(lines[first:])
+    return chunks, rest or "\n", waits
 
 
 # Statements the prompt runs only after an empty line (a call spread over lines runs at once).
@@ -997,21 +1006,29 @@ def prompt_reads(source):
 
     The prompt reads on while the input is only incomplete (an open bracket, a block without its
     empty line) and stops at the first line that makes it wrong; ``codeop`` answers "incomplete"
-    as the prompt does. Called only once the snippet is over, so ``codeop`` is never among the
-    modules a snippet sees.
+    as the prompt does, and an empty line ends any input. Called only once the snippet is over,
+    so ``codeop`` is never among the modules a snippet sees. Past ``_PROMPT_LINES`` lines (each
+    try compiles all the lines before it) the whole input counts as read.
     """
-    import codeop
-    import warnings
-
     lines = source.splitlines(True)
-    for count in range(1, len(lines)):
+    try:
+        import codeop
+        import warnings
+    except ImportError:  # the snippet broke its own imports: show what there is
+        return source, ""
+    for count in range(1, min(len(lines), _PROMPT_LINES)):
+        if not lines[count - 1].strip("\r\n"):  # an empty line: the prompt ends the input here
+            return "".join(lines[:count]), "".join(lines[count:])
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 codeop.compile_command("".join(lines[:count]), "<stdin>", "single")
-        except (SyntaxError, OverflowError, ValueError):
+        except (SyntaxError, OverflowError, ValueError, MemoryError, RecursionError):
             return "".join(lines[:count]), "".join(lines[count:])
     return source, ""
+
+
+_PROMPT_LINES = 200
 
 
 def prompt_syntax_error(source):
@@ -1034,7 +1051,12 @@ def prompt_syntax_error(source):
         return None
     run.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p]
     run.restype = ctypes.c_int
-    streams = sys.stderr, getattr(sys, "ps1", None), getattr(sys, "ps2", None)
+    streams = (
+        getattr(sys, "stderr", None),
+        getattr(sys, "ps1", None),
+        getattr(sys, "ps2", None),
+        getattr(sys, "excepthook", None),
+    )
     try:  # whatever the snippet did to its process, a failure here falls back to compile()
         read_end, write_end = os.pipe()
         saved = [os.dup(0), os.dup(2)]
@@ -1051,6 +1073,7 @@ def prompt_syntax_error(source):
         os.dup2(quiet, 2)
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed below
         sys.ps1, sys.ps2 = ">>> ", "... "
+        sys.excepthook = sys.__excepthook__  # the report only goes to /dev/null: no snippet hook
         sys.last_value = None
         if run(stdin, "<stdin>", None) != 0 and isinstance(sys.last_value, SyntaxError):
             return sys.last_value
@@ -1058,21 +1081,55 @@ def prompt_syntax_error(source):
     except Exception:
         return None
     finally:
-        if sys.stderr is not streams[0]:
-            sys.stderr.close()
-        sys.stderr = streams[0]
-        for name, value in (("ps1", streams[1]), ("ps2", streams[2])):
-            if value is None:
-                sys.__dict__.pop(name, None)
-            else:
-                setattr(sys, name, value)
-        os.dup2(saved[0], 0)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, read_end, quiet):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        try:
+            if sys.stderr is not streams[0]:
+                sys.stderr.close()
+            for name, value in zip(("stderr", "ps1", "ps2", "excepthook"), streams):  # noqa: B905
+                if value is None:
+                    sys.__dict__.pop(name, None)
+                else:
+                    setattr(sys, name, value)
+            os.dup2(saved[0], 0)
+            os.dup2(saved[1], 2)
+            for fd in (*saved, read_end, quiet):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        except Exception:
+            pass  # the snippet replaced what undoes this; it is over, and its report comes next
+
+
+_CLAUSES = ("elif", "else", "except", "finally", "case")
+
+
+def _is_clause(line):
+    """``else:``, ``except ValueError:``, ``case 1:``... (not ``elsewhere = 1``)."""
+    for word in _CLAUSES:
+        if line.startswith(word):
+            after = line[len(word) : len(word) + 1]
+            return not (after.isalnum() or after == "_")
+    return False
+
+
+def _block_goes_on(node, after):
+    """Whether the code after a compound statement is still part of it at the prompt: indented,
+    or a clause of its own (``else:``, ``except ...:``), with no empty line in between."""
+    if not isinstance(node, _COMPOUND):
+        return False
+    for line in after:
+        if not line.strip("\r\n"):
+            return False  # an empty line ended the block
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line[:1].isspace() or _is_clause(line)
+    return False
+
+
+def _continues_block(line):
+    """A line the prompt still reads into an open block: a comment, or blanks that are not an
+    empty line (only an empty line ends a block)."""
+    text = line.rstrip("\r\n")
+    return bool(text) and (not text.strip() or text.lstrip().startswith("#"))
 
 
 def _comments(lines, chunks):

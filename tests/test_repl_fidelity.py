@@ -32,6 +32,10 @@ SESSIONS = {
     "comments": "# first\n# second\nx = 1\nx / 0\n",
     "open-bracket-then-more": "x = 1\ny = (1,\nz = 2\nw = 3\n",
     "open-bracket-in-a-block": "for i in range(3):\n    print(i\nprint('after')\n",
+    "broken-inside-a-block": "for i in range(3):\n    print('ran', i)\n    x = = 1\n",
+    "broken-clause": "x = 1\nif x:\n    pass\nelif = 3\n",
+    "comment-before-the-error": "# a comment\nx = (1,\ny = 2\n",
+    "whitespace-line-in-a-block": "def f():\n    return 1 / 0\n    \n    # end\n\nf()\n",
     "comment-ends-a-block": "def f():\n    return 1 / 0\n    # the end of f\n\nf()\n",
 }
 STDLIB = sysconfig.get_paths()["stdlib"]
@@ -120,3 +124,12 @@ def test_the_empty_line_is_the_snippets_pythons_call(runner, version, code, wait
     typed = len(first.source.splitlines())  # the step's own lines come first in the transcript
     lines = session_text(capture).splitlines()
     assert (len(lines) > typed and lines[typed] == "...") is waits
+
+
+def test_a_syntax_error_is_reported_whatever_hook_the_snippet_set(runner):
+    """The prompt's own report of a syntax error goes to /dev/null, not to the snippet's
+    sys.excepthook (which a runtime error does not call either)."""
+    code = "import sys, os\nsys.excepthook = lambda *a: os._exit(7)\nx = = 1\n"
+    capture = runner.run(Request(code, timeout=10))
+    assert capture.outcome == "raised", capture.detail
+    assert capture.exception.type == "SyntaxError"
