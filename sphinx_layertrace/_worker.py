@@ -803,6 +803,7 @@ class Snippet(object):
         split = self.req.get("split")
         chunks, error, waits = split if split is not None else split_statements(code)
         sys.displayhook = self.displayhook
+        future = 0
         for index, chunk in enumerate(chunks):
             self.steps.append({"source": chunk, "ran": False, "waits": index in waits})
         if error is not None:  # it ends where the prompt reads the offending line
@@ -816,7 +817,9 @@ class Snippet(object):
                 step["end"] = step["start"]
                 continue
             try:
-                compiled = compile(chunk, "<stdin>", "single", dont_inherit=True)
+                compiled = compile(chunk, "<stdin>", "single", future, dont_inherit=True)
+                if "__future__" in chunk:  # the prompt keeps a future import for what follows
+                    future |= compiled.co_flags & _future_flags()
                 exec(compiled, ns)
             except BaseException:
                 step["raised"] = True
@@ -998,6 +1001,16 @@ _COMPOUND = tuple(
     )
     if hasattr(ast, name)
 )  # fmt: skip
+
+
+def _future_flags():
+    """The compiler flags of every ``from __future__ import`` feature of this interpreter."""
+    import __future__
+
+    flags = 0
+    for name in __future__.all_feature_names:
+        flags |= getattr(__future__, name).compiler_flag
+    return flags
 
 
 def prompt_reads(source):

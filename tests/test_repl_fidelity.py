@@ -36,6 +36,10 @@ SESSIONS = {
     "broken-clause": "x = 1\nif x:\n    pass\nelif = 3\n",
     "comment-before-the-error": "# a comment\nx = (1,\ny = 2\n",
     "whitespace-line-in-a-block": "def f():\n    return 1 / 0\n    \n    # end\n\nf()\n",
+    "future-import": (
+        "from __future__ import annotations\n"
+        "def f(x: Undefined) -> None:\n    return 1 / 0\n\nf(1)\n"
+    ),
     "comment-ends-a-block": "def f():\n    return 1 / 0\n    # the end of f\n\nf()\n",
 }
 STDLIB = sysconfig.get_paths()["stdlib"]
