@@ -1050,9 +1050,10 @@ def prompt_syntax_error(source):
     ``compile()`` words some errors otherwise: an open bracket is "'(' was never closed" to it,
     where the prompt's tokenizer, which asks for more input instead of meeting the end, says
     "invalid syntax. Perhaps you forgot a comma?". So the source is handed to CPython's own
-    prompt (``PyRun_InteractiveOneObject`` reading it on file descriptor 0, its prompts and
-    report sent to /dev/null), which leaves the error in ``sys.last_value``. It only parses:
-    called for input whose first statement does not parse, after the snippet is over.
+    prompt (``PyRun_InteractiveOneObject`` reading it on file descriptor 0, its prompts sent to
+    /dev/null), which leaves the error in ``sys.last_value`` and its report, as python -i
+    prints it, in a buffer that :func:`describe` uses. It only parses: called for input whose
+    first statement does not parse, after the snippet is over.
     """
     try:
         import ctypes
@@ -1084,13 +1085,20 @@ def prompt_syntax_error(source):
         os.close(write_end)
         os.dup2(read_end, 0)
         os.dup2(quiet, 2)
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - closed below
+        import io
+
+        sys.stderr = report = io.StringIO()  # the prompt's own words for the error
         sys.ps1, sys.ps2 = ">>> ", "... "
-        sys.excepthook = sys.__excepthook__  # the report only goes to /dev/null: no snippet hook
+        sys.excepthook = sys.__excepthook__  # not the snippet's hook: the report is ours
         sys.last_value = None
-        if run(stdin, "<stdin>", None) != 0 and isinstance(sys.last_value, SyntaxError):
-            return sys.last_value
-        return None
+        error = sys.last_value if run(stdin, "<stdin>", None) != 0 else None
+        if not isinstance(error, SyntaxError):
+            return None
+        if report.getvalue().rstrip().endswith(type(error).__name__ + ": " + str(error.msg)):
+            # what python -i printed, to the byte (less the newline that ends an unfinished
+            # prompt line: the page shows each input on its own lines)
+            error._layertrace_printed = report.getvalue().lstrip("\n")
+        return error
     except Exception:
         return None
     finally:
@@ -1212,6 +1220,9 @@ def describe(exc, masker):
         formatted = "".join(te.format())
     except Exception as failure:
         formatted = "<traceback formatting failed: %s>\n" % type(failure).__name__
+    # a syntax error the prompt itself reported: its words, printed by C on 3.8-3.12, where the
+    # traceback module draws some carets otherwise
+    formatted = getattr(exc, "_layertrace_printed", None) or formatted
     data = describe_one(exc, masker, set(), 0, te)
     data["formatted"] = masker.text(_cap(formatted, MAX_MESSAGE * 4))
     return data

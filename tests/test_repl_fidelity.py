@@ -137,3 +137,25 @@ def test_a_syntax_error_is_reported_whatever_hook_the_snippet_set(runner):
     capture = runner.run(Request(code, timeout=10))
     assert capture.outcome == "raised", capture.detail
     assert capture.exception.type == "SyntaxError"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "print('a'\nprint('b')\n",
+        "y = (1,\nz = 2\n",
+        "x = 1\nif x\n    pass\n",
+        "s = '''abc\ndef\n",
+        "def f(:\n    pass\n",
+    ],
+)
+def test_a_syntax_error_reads_exactly_as_python_i_prints_it(runner, code):
+    """Message, line, carets: the prompt's own report, byte for byte (on Linux)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the prompt's own report is read on Linux")
+    printed = python_i(code)
+    start = printed.index('  File "<stdin>"')
+    real = printed[start : printed.index(">>> ", start)]  # its first error; it reads on after
+    capture = runner.run(Request(code, timeout=10))
+    assert capture.exception.type in ("SyntaxError", "IndentationError")
+    assert capture.exception.formatted == real
