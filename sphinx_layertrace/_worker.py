@@ -786,7 +786,7 @@ class Snippet(object):
 
     def run_script(self, code, ns):
         filename = self.req.get("filename") or "example.py"
-        lines = code.splitlines(True)
+        lines = source_lines(code)
         linecache.cache[filename] = (len(code), None, lines, filename)
         ns["__file__"] = filename
         compiled = compile(code, filename, "exec", dont_inherit=True)
@@ -930,7 +930,7 @@ def split_statements(code, trees=None):
     chunks the prompt runs only after an empty line (compound statements), as this very
     interpreter parses them. The tree of what parsed is appended to ``trees`` when given.
     """
-    lines = code.splitlines(True)
+    lines = source_lines(code)
     try:
         tree = ast.parse(code)
         error_line = None
@@ -1023,7 +1023,7 @@ def prompt_reads(source):
     so ``codeop`` is never among the modules a snippet sees. Past ``_PROMPT_LINES`` lines (each
     try compiles all the lines before it) the whole input counts as read.
     """
-    lines = source.splitlines(True)
+    lines = source_lines(source)
     try:
         import codeop
         import warnings
@@ -1146,6 +1146,15 @@ def _block_goes_on(node, after):
     return False
 
 
+def source_lines(code):
+    """The lines of source code as the tokenizer and ``ast`` count them, ends kept:
+    ``str.splitlines`` also splits at characters such as U+2028 that Python source keeps
+    inside a line (in a string or a comment)."""
+    lines = [line + "\n" for line in code.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def _continues_block(line):
     """A line the prompt still reads into an open block: a comment, or blanks that are not an
     empty line (only an empty line ends a block)."""
@@ -1161,7 +1170,7 @@ def _comments(lines, chunks):
 
 
 def is_comment(chunk):
-    return all(not line.strip() or line.lstrip().startswith("#") for line in chunk.splitlines())
+    return all(not line.strip() or line.lstrip().startswith("#") for line in source_lines(chunk))
 
 
 def _last_line(node):

@@ -40,6 +40,7 @@ SESSIONS = {
         "from __future__ import annotations\n"
         "def f(x: Undefined) -> None:\n    return 1 / 0\n\nf(1)\n"
     ),
+    "line-separator-in-source": "# note\u2028more\nx = 1\ny = 'a\u2028b'\nprint(x, len(y))\n",
     "comment-ends-a-block": "def f():\n    return 1 / 0\n    # the end of f\n\nf()\n",
 }
 STDLIB = sysconfig.get_paths()["stdlib"]
