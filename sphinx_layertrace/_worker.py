@@ -961,7 +961,7 @@ def split_statements(code, trees=None):
         for deco in decorators:
             start = min(start, deco.lineno)
         end = getattr(node, "end_lineno", None) or _last_line(node)
-        compound = isinstance(node, _COMPOUND)
+        compound = isinstance(node, COMPOUND)
         if spans and start <= spans[-1][1]:
             spans[-1][1:] = [max(spans[-1][1], end), compound]
         else:
@@ -993,7 +993,7 @@ def split_statements(code, trees=None):
 
 
 # Statements the prompt runs only after an empty line (a call spread over lines runs at once).
-_COMPOUND = tuple(
+COMPOUND = tuple(
     getattr(ast, name)
     for name in (
         "If", "For", "While", "With", "Try", "FunctionDef", "ClassDef", "AsyncFor",
@@ -1136,12 +1136,12 @@ def _is_clause(line):
 def _block_goes_on(node, after):
     """Whether the code after a compound statement is still part of it at the prompt: indented,
     or a clause of its own (``else:``, ``except ...:``), with no empty line in between."""
-    if not isinstance(node, _COMPOUND):
+    if not isinstance(node, COMPOUND):
         return False
     for line in after:
         if not line.strip("\r\n"):
             return False  # an empty line ended the block
-        if line.strip() and not line.lstrip().startswith("#"):
+        if not is_comment(line):
             return line[:1].isspace() or _is_clause(line)
     return False
 

@@ -11,6 +11,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from . import _worker
 from .explain import CodeExplanation, KernelCall, explain, kernel_call
 from .layers import LayerMap
 from .links import source_url
@@ -236,7 +237,7 @@ def session_text(capture: Capture) -> str:
 
 def _prompted(step: Step) -> str:
     lines = step.source.rstrip("\n").split("\n")
-    if all(not line.strip() or line.lstrip().startswith("#") for line in lines):
+    if _worker.is_comment(step.source):
         out = [f">>> {line}".rstrip() + "\n" for line in lines]  # each comment line is an input
     else:
         out = [f">>> {lines[0]}\n"] + [f"... {line}\n" for line in lines[1:]]
@@ -248,16 +249,6 @@ def _prompted(step: Step) -> str:
     return "".join(out)
 
 
-#: Statements the prompt runs only after an empty line; anything else runs as soon as it is
-#: complete (a call spread over several lines, too).
-_COMPOUND = (
-    ast.If, ast.For, ast.While, ast.With, ast.Try, ast.FunctionDef, ast.ClassDef,
-    ast.AsyncFor, ast.AsyncWith, ast.AsyncFunctionDef, *(
-        getattr(ast, name) for name in ("Match", "TryStar") if hasattr(ast, name)
-    ),
-)  # fmt: skip
-
-
 def _ends_with_empty_line(source: str) -> bool:
     """Whether the input was finished with an empty ``...`` line, as typed at the prompt (an
     input that does not parse ends as soon as the prompt reads the offending line). Only for
@@ -267,7 +258,7 @@ def _ends_with_empty_line(source: str) -> bool:
         body = ast.parse(source).body
     except (SyntaxError, ValueError):
         return False
-    return bool(body) and isinstance(body[-1], _COMPOUND)
+    return bool(body) and isinstance(body[-1], _worker.COMPOUND)
 
 
 def _prompted_source(code: str) -> str:
