@@ -18,7 +18,7 @@ import sys
 
 CHILD = r"""
 import json, resource, sys, time
-from sphinx_layertrace.runner import Request, Runner
+from sphinx_layertrace.capture.runner import Request, Runner
 n, parallel = int(sys.argv[1]), int(sys.argv[2]) or None
 runner = Runner(mode="fork", parallel=parallel)
 runner.run(Request("import socket\nsocket.create_connection(('127.0.0.1', 9))  # warm\n"))

@@ -18,7 +18,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from sphinx_layertrace.runner import Request, Runner
+from sphinx_layertrace.capture.runner import Request, Runner
 
 
 def snippets(count: int) -> list[str]:

@@ -47,7 +47,7 @@ layertrace_timeout = 5
 
 def _cpythons() -> list[str]:
     """Executables of the CPythons this machine has that can run snippets, oldest first."""
-    from sphinx_layertrace.interpreters import MissingInterpreter, discover, supported
+    from sphinx_layertrace.capture.interpreters import MissingInterpreter, discover, supported
 
     usable = []
     for interp in discover().values():

@@ -17,10 +17,11 @@ ENV_VERSION = 2  # 2: plans live in LayertraceDomain
 
 
 def setup(app: Any) -> dict[str, Any]:
-    from . import config, events, nodes
-    from .directive import LayertraceDirective, LayertraceSetupDirective
-    from .domain import LayertraceDomain
-    from .resolve import resolve_doctree
+    from sphinx_layertrace.render import nodes
+    from sphinx_layertrace.sphinxext import config, events
+    from sphinx_layertrace.sphinxext.directive import LayertraceDirective, LayertraceSetupDirective
+    from sphinx_layertrace.sphinxext.domain import LayertraceDomain
+    from sphinx_layertrace.sphinxext.resolve import resolve_doctree
 
     config.register(app)
     app.add_domain(LayertraceDomain)
@@ -47,7 +48,7 @@ def setup(app: Any) -> dict[str, Any]:
 
 def build_tags() -> list[str]:
     """Tags for ``.. only::``: the build machine's platform and Python version."""
-    from .platforms import this_platform_key
+    from sphinx_layertrace.capture.frozen import this_platform_key
 
     system = this_platform_key()
     major, minor = platform.python_version_tuple()[:2]

@@ -14,12 +14,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .annotate import annotate, plain_text, session_text
-from .interpreters import MissingInterpreter, resolve_executable
-from .layers import LayerMap
-from .model import Capture
-from .render import counted
-from .runner import Request, Runner
+from sphinx_layertrace.capture.interpreters import MissingInterpreter, resolve_executable
+from sphinx_layertrace.capture.runner import Request, Runner
+from sphinx_layertrace.meaning.layers import LayerMap
+from sphinx_layertrace.model import Capture
+from sphinx_layertrace.render.annotate import annotate, plain_text, session_text
+from sphinx_layertrace.render.doctree import counted
 
 EXIT_OK = 0
 EXIT_DRIFT = 1
@@ -157,7 +157,7 @@ def add_capture_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_capture(args: argparse.Namespace) -> int:
-    from .collect import write_captures
+    from sphinx_layertrace.sphinxext.collect import write_captures
 
     collected = _collect("capture", args, execute=args.execute, pythons=args.python)
     if collected is None:
@@ -168,7 +168,7 @@ def cmd_capture(args: argparse.Namespace) -> int:
             print(f"{item.location}: {item.missing}", file=sys.stderr)
     removed = []
     if args.clean:
-        from .platforms import stale, this_platform_key
+        from sphinx_layertrace.capture.frozen import stale, this_platform_key
 
         snippets = {item.snippet for item in collected.observed}
         for path in stale(args.output, snippets, this_platform_key()):
@@ -196,7 +196,7 @@ def add_merge_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from .platforms import MergeError, merge
+    from sphinx_layertrace.capture.frozen import MergeError, merge
 
     try:
         report = merge(args.inputs, args.output)
@@ -249,7 +249,7 @@ def _collect(name: str, args: argparse.Namespace, *, execute: str, pythons: list
     """Run the docs tree; print one line and return None when that is impossible."""
     from sphinx.errors import SphinxError
 
-    from .collect import collect
+    from sphinx_layertrace.sphinxext.collect import collect
 
     try:
         return collect(args.srcdir, pythons=pythons, execute=execute, confdir=args.confdir)

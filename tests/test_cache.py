@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace import cache as cache_mod
-from sphinx_layertrace.cache import CACHEABLE, CaptureCache, cache_key
-from sphinx_layertrace.interpreters import Interpreter
+from sphinx_layertrace.capture import cache as cache_mod
+from sphinx_layertrace.capture.cache import CACHEABLE, CaptureCache, cache_key
+from sphinx_layertrace.capture.interpreters import Interpreter
+from sphinx_layertrace.capture.runner import Request
 from sphinx_layertrace.model import (
     SCHEMA_VERSION,
     Capture,
@@ -32,7 +33,6 @@ from sphinx_layertrace.model import (
     Step,
     SyscallEvent,
 )
-from sphinx_layertrace.runner import Request
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace import session as session_module
+from sphinx_layertrace.sphinxext import session as session_module
 
 ROOTS = Path(__file__).parent / "roots"
 SNIPPETS = 14  # tests/roots/test-cache: 7 pages of 2
@@ -293,7 +293,7 @@ def test_a_forked_reader_cannot_steal_the_workers_results(make_app, tmp_path):
 
 def test_a_hang_still_says_where_without_a_watchdog_thread():
     """The forking worker asks faulthandler for the stack by signal, just before the deadline."""
-    from sphinx_layertrace.runner import Request, Runner
+    from sphinx_layertrace.capture.runner import Request, Runner
 
     with Runner(mode="fork") as runner:
         hung = runner.run(

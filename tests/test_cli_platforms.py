@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace import platforms
+from sphinx_layertrace.capture import frozen as platforms
+from sphinx_layertrace.capture.interpreters import current_label
 from sphinx_layertrace.cli import main
-from sphinx_layertrace.interpreters import current_label
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.session import snippet_id
+from sphinx_layertrace.sphinxext.session import snippet_id
 
 ROOTS = Path(__file__).parent / "roots"
 FIXTURES = Path(__file__).parent / "fixtures" / "captures"

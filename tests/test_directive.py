@@ -86,6 +86,6 @@ def test_no_build_paths_in_output(app):
 )
 def test_a_name_without_caption_is_titled_by_its_last_statement(code, title):
     """The :ref: text of a caption-less :name:: the last statement's first line, not ``)``."""
-    from sphinx_layertrace.directive import _last_statement
+    from sphinx_layertrace.sphinxext.directive import _last_statement
 
     assert _last_statement(code) == title

@@ -17,8 +17,8 @@ import time
 import pytest
 from children import alive
 
+from sphinx_layertrace.capture.runner import Request, Runner
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.runner import Request, Runner
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the engine tests are POSIX-only")
 
@@ -395,7 +395,7 @@ def test_script_tag_in_message_is_kept_as_data(runner):
 
 PARENT = """
 import sys
-from sphinx_layertrace.runner import Request, Runner
+from sphinx_layertrace.capture.runner import Request, Runner
 with Runner(mode=sys.argv[1]) as r:
     c = r.run(Request(sys.stdin.read(), timeout=5, max_output=1 << 20))
 sys.stdout.write(c.to_json())
@@ -519,7 +519,7 @@ PYENV = os.path.expanduser("~/.pyenv/versions")
 
 
 def _pyenv_interpreter(prefix: str):
-    from sphinx_layertrace.interpreters import MissingInterpreter, probe
+    from sphinx_layertrace.capture.interpreters import MissingInterpreter, probe
 
     if os.path.isdir(PYENV):
         for name in sorted(os.listdir(PYENV)):
@@ -555,7 +555,7 @@ def test_the_same_snippet_on_other_interpreters(mode, version):
 
 ORPHAN_PARENT = """
 import sys, time
-from sphinx_layertrace.runner import Request, Runner
+from sphinx_layertrace.capture.runner import Request, Runner
 r = Runner(mode=sys.argv[1])
 r.submit(Request(
     "import os, time\\nopen(%r, 'w').write(str(os.getpid()))\\ntime.sleep(60)" % sys.argv[2],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace.explain import (
+from sphinx_layertrace.meaning.codes import (
     DEFAULT_ERRNO_URL,
     code_kind,
     explain,

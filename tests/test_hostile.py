@@ -15,7 +15,7 @@ import time
 import pytest
 from children import alive
 
-from sphinx_layertrace.runner import Request, Runner
+from sphinx_layertrace.capture.runner import Request, Runner
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux limits")
 
@@ -155,7 +155,7 @@ def test_a_report_that_is_not_a_capture_is_an_error_outcome(runner):
 def test_an_interpreter_that_vanished_is_an_error_outcome(mode):
     import dataclasses
 
-    from sphinx_layertrace.interpreters import current
+    from sphinx_layertrace.capture.interpreters import current
 
     gone = dataclasses.replace(current(), executable="/nonexistent/python3", label="9.9")
     with Runner(mode=mode) as fresh:
@@ -165,7 +165,7 @@ def test_an_interpreter_that_vanished_is_an_error_outcome(mode):
 
 
 def test_the_process_limit_is_relative_to_what_the_user_already_runs():
-    from sphinx_layertrace import _worker
+    from sphinx_layertrace.child import worker as _worker
 
     running = _worker.user_tasks()
     assert isinstance(running, int)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sphinx_layertrace.hygiene import Hygiene
+from sphinx_layertrace.capture.hygiene import Hygiene
 
 HYGIENE = Hygiene(
     secrets=("s3cr3t-value", 'with"quote'),
@@ -52,7 +52,7 @@ def test_plain_results_are_recognised():
 
 
 def test_only_secret_looking_names_with_real_values_are_redacted():
-    from sphinx_layertrace.hygiene import secret_values
+    from sphinx_layertrace.capture.hygiene import secret_values
 
     environ = {
         "GITHUB_TOKEN": "ghp-abcdef123",

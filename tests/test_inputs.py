@@ -241,7 +241,7 @@ def test_split_options_reads_what_docutils_reads(block):
     from docutils.core import publish_doctree
     from docutils.parsers.rst import Directive, directives
 
-    from sphinx_layertrace.directive import split_options
+    from sphinx_layertrace.sphinxext.directive import split_options
 
     seen = {}
 
@@ -271,7 +271,7 @@ def test_split_options_reads_what_docutils_reads(block):
 
 def test_an_option_line_after_code_is_code():
     """docutils would lift ``:not:`` out of the first paragraph as an option; it is code."""
-    from sphinx_layertrace.directive import split_options
+    from sphinx_layertrace.sphinxext.directive import split_options
 
     assert split_options(["# a comment", ":not: an option"]) == (
         {},
@@ -325,7 +325,7 @@ def test_code_on_the_directive_line_comes_before_the_option_block(tmp_path):
 def test_options_still_apply_if_docutils_reads_them_itself(make_app, tmp_path, monkeypatch):
     """The spec is falsy only to docutils' parser as it is today; if docutils ever asked from
     elsewhere, it would read the block itself and the directive must still see the options."""
-    from sphinx_layertrace import directive
+    from sphinx_layertrace.sphinxext import directive
 
     monkeypatch.setattr(directive._OptionSpec, "__bool__", lambda self: True)
     src = tmp_path / "src"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from sphinx_layertrace.interpreters import (
+from sphinx_layertrace.capture.interpreters import (
     MissingInterpreter,
     Registry,
     current,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace.layers import (
+from sphinx_layertrace.meaning.layers import (
     DEFAULT_LAYERS,
     LAYER_DESCRIPTIONS,
     LAYERS,

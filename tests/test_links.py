@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace.links import (
+from sphinx_layertrace.meaning.links import (
     expectation_matches,
     expectations_met,
     parse_expect,

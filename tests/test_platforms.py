@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace import collect, platforms
+from sphinx_layertrace.capture import frozen as platforms
 from sphinx_layertrace.model import Capture, Platform, PythonInfo
-from sphinx_layertrace.render import Shown, caption, what_differs
-from sphinx_layertrace.session import snippet_id
+from sphinx_layertrace.render.doctree import Shown, caption, what_differs
+from sphinx_layertrace.sphinxext import collect
+from sphinx_layertrace.sphinxext.session import snippet_id
 
 ROOTS = Path(__file__).parent / "roots"
 FIXTURES = Path(__file__).parent / "fixtures" / "captures"

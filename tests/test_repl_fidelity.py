@@ -9,10 +9,10 @@ import sysconfig
 
 import pytest
 
-from sphinx_layertrace.annotate import session_text
-from sphinx_layertrace.layers import LayerMap
-from sphinx_layertrace.render import RenderOptions, Shown, build
-from sphinx_layertrace.runner import Request, Runner, child_environment
+from sphinx_layertrace.capture.runner import Request, Runner, child_environment
+from sphinx_layertrace.meaning.layers import LayerMap
+from sphinx_layertrace.render.annotate import session_text
+from sphinx_layertrace.render.doctree import RenderOptions, Shown, build
 
 SESSIONS = {
     "echo-then-raise": "x = 1\nx + 1\n1 / 0\n",
@@ -117,7 +117,7 @@ def test_the_transcript_has_one_prompt_per_line_python_i_reads(runner, name):
 def test_the_empty_line_is_the_snippets_pythons_call(runner, version, code, waits):
     """Whether the prompt waited for an empty line is decided by the snippet's interpreter, not
     by the one running Sphinx (which may not even parse the statement)."""
-    from sphinx_layertrace.interpreters import MissingInterpreter, resolve_executable
+    from sphinx_layertrace.capture.interpreters import MissingInterpreter, resolve_executable
 
     try:
         interpreter = resolve_executable(version)

@@ -1,8 +1,9 @@
 """Docs-only helpers for the sphinx-layertrace documentation (not part of the package).
 
 * ``.. layertrace-config-reference::`` renders every ``layertrace_*`` option from
-  :data:`sphinx_layertrace.config.OPTIONS` as a ``confval`` entry, so the configuration reference
-  is generated from the code that validates the values and cannot drift from it.
+  :data:`sphinx_layertrace.sphinxext.config.OPTIONS` as a ``confval`` entry, so the
+  configuration reference is generated from the code that validates the values and cannot
+  drift from it.
 * ``.. layertrace-cli-reference::`` renders the ``--help`` of every CLI command from the argparse
   parser in :mod:`sphinx_layertrace.cli`.
 * ``layertrace_docs_expected_warnings`` (``{docname: ["type.subtype", ...]}``) turns warnings that a
@@ -53,12 +54,12 @@ def _default_text(option: Any) -> str:
 
 
 class ConfigReference(SphinxDirective):
-    """Every ``layertrace_*`` option, straight from ``sphinx_layertrace.config.OPTIONS``."""
+    """Every ``layertrace_*`` option, straight from ``sphinxext.config.OPTIONS``."""
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from sphinx_layertrace.config import OPTIONS
+        from sphinx_layertrace.sphinxext.config import OPTIONS
 
         lines: list[str] = []
         for option in OPTIONS:
@@ -77,7 +78,7 @@ class ConfigReference(SphinxDirective):
 
     def _parse(self, lines: list[str]) -> list[nodes.Node]:
         container = nodes.container()
-        source = f"<generated from sphinx_layertrace.config.OPTIONS, {self.env.docname}>"
+        source = f"<generated from sphinx_layertrace.sphinxext.config.OPTIONS, {self.env.docname}>"
         nested_parse_with_titles(
             self.state, StringList(lines, source), container, self.content_offset
         )
@@ -148,12 +149,12 @@ class CliReference(SphinxDirective):
 
 
 class LayerMap(SphinxDirective):
-    """The built-in module → layer map, from ``sphinx_layertrace.layers``."""
+    """The built-in module → layer map, from ``sphinx_layertrace.meaning.layers``."""
 
     has_content = False
 
     def run(self) -> list[nodes.Node]:
-        from sphinx_layertrace.layers import DEFAULT_LAYERS, LAYER_DESCRIPTIONS, LAYERS
+        from sphinx_layertrace.meaning.layers import DEFAULT_LAYERS, LAYER_DESCRIPTIONS, LAYERS
 
         by_layer: dict[str, list[str]] = {layer: [] for layer in LAYERS}
         for prefix, layer in sorted(DEFAULT_LAYERS.items()):
@@ -178,7 +179,7 @@ class LayerMap(SphinxDirective):
             ]
         container = nodes.container()
         self.state.nested_parse(
-            StringList(lines, "<sphinx_layertrace.layers>"), self.content_offset, container
+            StringList(lines, "<sphinx_layertrace.meaning.layers>"), self.content_offset, container
         )
         return container.children
 
@@ -192,7 +193,7 @@ def warning_subtypes() -> set[str]:
 
     package = Path(sphinx_layertrace.__file__).parent
     found: set[str] = set()
-    for path in package.glob("*.py"):
+    for path in package.rglob("*.py"):
         text = path.read_text("utf-8")
         if 'type="layertrace"' in text or "type='layertrace'" in text:
             found.update(_SUBTYPE.findall(text))

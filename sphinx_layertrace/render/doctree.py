@@ -11,10 +11,17 @@ from dataclasses import dataclass
 
 from docutils import nodes
 
-from .annotate import Annotated, annotate, plain_text, session_text
-from .layers import LayerMap
-from .model import Capture
-from .nodes import layertrace_block, lt_details, lt_panel, lt_session, lt_tabs, lt_traceback
+from sphinx_layertrace.meaning.layers import LayerMap
+from sphinx_layertrace.model import Capture
+from sphinx_layertrace.render.annotate import Annotated, annotate, plain_text, session_text
+from sphinx_layertrace.render.nodes import (
+    layertrace_block,
+    lt_details,
+    lt_panel,
+    lt_session,
+    lt_tabs,
+    lt_traceback,
+)
 
 #: Finds a better URL for an errno name (intersphinx), or None to keep the template's.
 ErrnoResolver = Callable[[str], str | None]

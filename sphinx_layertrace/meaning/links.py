@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .model import Capture, ExceptionInfo, Frame, PythonInfo
+from sphinx_layertrace.model import Capture, ExceptionInfo, Frame, PythonInfo
 
 CPYTHON_SOURCE_URL = "https://github.com/python/cpython/blob/v{version}/Lib/{path}#L{lineno}"
 PYTHON_DOCS_URL = "https://docs.python.org/{version}/library/{page}.html#{anchor}"

@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from . import _worker, procs
-from .hygiene import Hygiene
-from .interpreters import WORKER, Interpreter, current
-from .model import Capture, SchemaError
+from sphinx_layertrace.capture import procs
+from sphinx_layertrace.capture.hygiene import Hygiene
+from sphinx_layertrace.capture.interpreters import WORKER, Interpreter, current
+from sphinx_layertrace.child import worker as _worker
+from sphinx_layertrace.model import Capture, SchemaError
 
 Mode = Literal["auto", "fork", "spawn"]
 #: Variables a child may see from the build's environment; everything else is withheld.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .model import Capture, ExceptionInfo, Frame, Platform
+from sphinx_layertrace.model import Capture, ExceptionInfo, Frame, Platform
 
 DEFAULT_ERRNO_URL = "https://docs.python.org/3/library/errno.html#errno.{name}"
 SOCKET_DOCS = "https://docs.python.org/3/library/socket.html#socket.{name}"

@@ -11,11 +11,11 @@ import ast
 import re
 from dataclasses import dataclass
 
-from . import _worker
-from .explain import CodeExplanation, KernelCall, explain, kernel_call
-from .layers import LayerMap
-from .links import source_url
-from .model import Capture, ExceptionInfo, Frame, Step
+from sphinx_layertrace.child import worker as _worker
+from sphinx_layertrace.meaning.codes import CodeExplanation, KernelCall, explain, kernel_call
+from sphinx_layertrace.meaning.layers import LayerMap
+from sphinx_layertrace.meaning.links import source_url
+from sphinx_layertrace.model import Capture, ExceptionInfo, Frame, Step
 
 _FILE_LINE = re.compile(
     r'^(?P<indent>[ |+\-]*)File "(?P<file>.*)", line (?P<line>\d+), in (?P<name>.*)$'

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from . import _worker
+from sphinx_layertrace.child import worker as _worker
 
-WORKER = str(Path(__file__).with_name("_worker.py"))
+WORKER = str(Path(__file__).parent.parent / "child" / "worker.py")
 _VERSION_NAME = re.compile(r"^python(3\.\d+)$")
 
 

@@ -229,7 +229,7 @@ def interpreter_info():
     }
 
 
-class PathMasker(object):
+class PathMasker:
     """Maps absolute paths of this machine to readable placeholders.
 
     Site-packages is checked before the stdlib because it usually sits inside it.
@@ -407,7 +407,7 @@ def _under(path, root):
 # ---------------------------------------------------------------------------------------------
 
 
-class ModuleStash(object):
+class ModuleStash:
     """Hides every module a fresh interpreter would not have loaded yet, and gives it back.
 
     The warm worker (and the worker's own code) imported many modules before the snippet runs.
@@ -552,7 +552,7 @@ def hide_in_worker():
 # ---------------------------------------------------------------------------------------------
 
 
-class CappedStream(object):
+class CappedStream:
     """A text stream that keeps the first ``cap`` bytes and only counts the rest.
 
     Everything kept is written to the stream's own file and to the shared terminal file, so a
@@ -615,7 +615,7 @@ class CappedStream(object):
         return _BinaryView(self)
 
 
-class _BinaryView(object):
+class _BinaryView:
     def __init__(self, stream):
         self._stream = stream
 
@@ -632,7 +632,7 @@ class _BinaryView(object):
 # ---------------------------------------------------------------------------------------------
 
 
-class Snippet(object):
+class Snippet:
     """Everything that happens between "start the snippet" and "write result.json"."""
 
     def __init__(self, request, workdir, info, masker):
@@ -1728,7 +1728,7 @@ def warm_resolver():
         pass
 
 
-class Server(object):
+class Server:
     """The warm forking worker: many snippets at once, each in its own fresh child."""
 
     def __init__(self, parallel):

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import SCHEMA_VERSION, Capture, SchemaError
-from .render import Shown, caption
+from sphinx_layertrace.model import SCHEMA_VERSION, Capture, SchemaError
+from sphinx_layertrace.render.doctree import Shown, caption
 
 
 class MergeError(Exception):

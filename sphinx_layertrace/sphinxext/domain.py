@@ -11,7 +11,7 @@ from typing import Any
 
 from sphinx.domains import Domain
 
-from .session import Planned
+from sphinx_layertrace.sphinxext.session import Planned
 
 
 class LayertraceDomain(Domain):

@@ -18,11 +18,11 @@ from typing import Any
 
 from sphinx.errors import SphinxError
 
-from . import platforms
-from .interpreters import Registry, resolve_executable
-from .links import capture_meets
-from .model import Capture
-from .session import snippet_id
+from sphinx_layertrace.capture import frozen as platforms
+from sphinx_layertrace.capture.interpreters import Registry, resolve_executable
+from sphinx_layertrace.meaning.links import capture_meets
+from sphinx_layertrace.model import Capture
+from sphinx_layertrace.sphinxext.session import snippet_id
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def collect(
             labels = [interp.label for interp in interpreters]
 
             def relabel(_app: Any, doctree: Any) -> None:
-                from .nodes import layertrace_pending
+                from sphinx_layertrace.render.nodes import layertrace_pending
 
                 for node in doctree.findall(layertrace_pending):
                     node["labels"] = list(labels)

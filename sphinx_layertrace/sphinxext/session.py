@@ -17,13 +17,13 @@ from typing import Any
 
 from sphinx.util import logging
 
-from . import __version__
-from .cache import CaptureCache, cache_key
-from .config import cache_dir
-from .hygiene import Hygiene
-from .interpreters import Interpreter, MissingInterpreter, Registry
-from .model import Capture
-from .runner import Request, Runner
+from sphinx_layertrace import __version__
+from sphinx_layertrace.capture.cache import CaptureCache, cache_key
+from sphinx_layertrace.capture.hygiene import Hygiene
+from sphinx_layertrace.capture.interpreters import Interpreter, MissingInterpreter, Registry
+from sphinx_layertrace.capture.runner import Request, Runner
+from sphinx_layertrace.model import Capture
+from sphinx_layertrace.sphinxext.config import cache_dir
 
 logger = logging.getLogger(__name__)
 #: Size bound of the capture cache; least recently used entries beyond it are evicted.
@@ -211,7 +211,7 @@ class FrozenCaptures:
         found: dict[str, list[Capture]] = {}
         if not directory:
             return cls(found)
-        from .platforms import FILE_NAME, MergeError, read
+        from sphinx_layertrace.capture.frozen import FILE_NAME, MergeError, read
 
         root = Path(confdir, directory)
         for path in sorted(root.glob("*.json")):

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .model import SCHEMA_VERSION, Capture, SchemaError
+from sphinx_layertrace.model import SCHEMA_VERSION, Capture, SchemaError
 
 if TYPE_CHECKING:
-    from .interpreters import Interpreter
-    from .runner import Request
+    from sphinx_layertrace.capture.interpreters import Interpreter
+    from sphinx_layertrace.capture.runner import Request
 
 #: Version of the on-disk envelope; a reader skips (and a writer replaces) any other.
 FORMAT = 1
@@ -96,7 +96,7 @@ def cache_key(
     Holds everything that can change the result and nothing that merely differs between
     machines or checkouts: the code, setup code, style, limits (timeout, output cap, memory),
     the display filename, the author's extra ``env`` (order does not matter), the interpreter's
-    :attr:`~sphinx_layertrace.interpreters.Interpreter.identity` (label, implementation, exact
+    :attr:`.Interpreter.identity` (label, implementation, exact
     version, system, machine, libc — not its path), the capture schema and the extension's
     version. ``request.filename`` is used as given, so callers pass a relative name.
     """

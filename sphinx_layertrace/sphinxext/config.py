@@ -14,8 +14,8 @@ from typing import Any
 
 from sphinx.util import logging
 
-from .explain import DEFAULT_ERRNO_URL
-from .layers import LAYERS
+from sphinx_layertrace.meaning.codes import DEFAULT_ERRNO_URL
+from sphinx_layertrace.meaning.layers import LAYERS
 
 logger = logging.getLogger(__name__)
 EXECUTE_MODES = ("auto", "always", "never")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .model import Frame
+from sphinx_layertrace.model import Frame
 
 LAYERS: tuple[str, ...] = ("user", "application", "tls", "transport", "os", "library")
 

@@ -8,11 +8,11 @@ from typing import Any
 from docutils import nodes
 from sphinx.util import logging
 
-from . import STATIC
-from .domain import LayertraceDomain
-from .nodes import layertrace_pending
-from .render import counted
-from .session import Session
+from sphinx_layertrace import STATIC
+from sphinx_layertrace.render.doctree import counted
+from sphinx_layertrace.render.nodes import layertrace_pending
+from sphinx_layertrace.sphinxext.domain import LayertraceDomain
+from sphinx_layertrace.sphinxext.session import Session
 
 logger = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from typing import Any
 from docutils import nodes
 from sphinx.util import logging
 
-from . import platforms
-from .layers import LayerMap
-from .links import capture_meets
-from .model import Capture
-from .nodes import layertrace_pending
-from .render import RenderOptions, Shown, build, caption
-from .session import Planned, Session, snippet_id
+from sphinx_layertrace.capture import frozen as platforms
+from sphinx_layertrace.meaning.layers import LayerMap
+from sphinx_layertrace.meaning.links import capture_meets
+from sphinx_layertrace.model import Capture
+from sphinx_layertrace.render.doctree import RenderOptions, Shown, build, caption
+from sphinx_layertrace.render.nodes import layertrace_pending
+from sphinx_layertrace.sphinxext.session import Planned, Session, snippet_id
 
 logger = logging.getLogger(__name__)
 NOT_RUN = "not run: layertrace_execute is 'never' and no cached capture exists"
