@@ -337,8 +337,7 @@ def test_options_still_apply_when_docutils_reads_them_itself(make_app, tmp_path)
         f'extensions = ["sphinx_layertrace"]\nlayertrace_cache_dir = {str(tmp_path / "cache")!r}\n'
     )
     (src / "index.rst").write_text(
-        "T\n=\n\n.. trace:: x = 1\n   :caption: Read by docutils\n   :style: script\n\n"
-        "   1 / 0\n"
+        "T\n=\n\n.. trace:: x = 1\n   :caption: Read by docutils\n   :style: script\n\n   1 / 0\n"
     )
     app = make_app("html", srcdir=src)
     app.build()
