@@ -165,8 +165,8 @@ def test_an_interpreter_that_vanished_is_an_error_outcome(mode):
 
 
 def test_the_process_limit_is_relative_to_what_the_user_already_runs():
-    from sphinx_layertrace.child import worker as _worker
+    from sphinx_layertrace.child import isolation
 
-    running = _worker.user_tasks()
+    running = isolation.user_tasks()
     assert isinstance(running, int)
     assert running >= 2  # at least this test process and its main thread's peers
