@@ -93,6 +93,9 @@ class ModuleStash:
         self.modules = {}
         self.detached = []  # (package, attribute, module) taken off by hide
         self.visible = 0
+        # top-level names of the imports asked of the finders since ``hide`` (this finder comes
+        # first): which modules a snippet loaded, without walking sys.modules in every child
+        self.asked = set()
         self._spec_type = type(getattr(sys, "__spec__", None))
         self._original_spec = None
 
@@ -152,6 +155,7 @@ class ModuleStash:
 
     # importlib finder/loader protocol
     def find_spec(self, name, path=None, target=None):
+        self.asked.add(name.partition(".")[0])
         module = self.modules.get(name)
         if module is None:
             return None

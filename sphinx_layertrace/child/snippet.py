@@ -39,8 +39,7 @@ class Snippet:
         self.echo = None
         self.current = None
         self.walls = None
-        self.before = frozenset()
-        self.imported = set()
+        self.imported = ()
 
     def isolate(self):
         self.walls = isolate(self.req, self.workdir, self.prepared)
@@ -75,7 +74,7 @@ class Snippet:
             imports.forget_own(CHILD_DIR)
             self.prepared.stash = imports.ModuleStash().hide()
         sys.modules["__main__"] = main
-        self.before = frozenset(sys.modules)
+        self.prepared.stash.asked = set()
         if self.style == "script":
             filename = self.req.get("filename") or "example.py"
             # as ``python FILE`` run in the snippet's directory: the script's folder first
@@ -94,7 +93,8 @@ class Snippet:
         try:
             return self._run(ns)
         finally:
-            self.imported = set(sys.modules).difference(self.before)
+            # the top-level modules the snippet (or its setup) asked the finders for
+            self.imported = [n for n in self.prepared.stash.asked if n in sys.modules]
 
     def _run(self, ns):
         setup = self.req.get("setup") or []
