@@ -9,7 +9,7 @@ frozen modules and for libraries that copy stdlib function names (urllib3 has it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sphinx_layertrace.model import Frame
@@ -141,27 +141,6 @@ class LayerMap:
         elif not module:
             module = module_from_path(frame.filename)
         return self.layer_of_module(module) or "library"
-
-    def crossed(self, frames: Iterable[Frame], *, kernel: bool = False) -> list[str]:
-        """Layers in the order the failure went down through them, ``os`` last if known."""
-        out: list[str] = []
-        for frame in frames:
-            layer = self.layer_of(frame)
-            if layer not in out:
-                out.append(layer)
-        if kernel and "os" not in out:
-            out.append("os")
-        return out
-
-
-DEFAULT_MAP = LayerMap()
-
-
-def crossed_layers(
-    frames: Iterable[Frame], layer_map: LayerMap | None = None, *, kernel: bool = False
-) -> list[str]:
-    """Ordered unique layers from the user's call down; ``kernel`` appends the ``os`` row."""
-    return (layer_map or DEFAULT_MAP).crossed(frames, kernel=kernel)
 
 
 def module_from_path(path: str, *, relative: bool = False) -> str:

@@ -8,6 +8,7 @@ are JSON-like primitives so doctrees pickle and snapshot cleanly.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
@@ -163,22 +164,39 @@ def visit_details_html(self: Any, node: lt_details) -> None:
     raise nodes.SkipNode
 
 
-#: One lexer per language for the build (Sphinx makes a new console lexer per block).
-_LEXERS: dict[tuple[str, Any], Any] = {}
-#: One formatter per highlighter (Sphinx makes one per block); formatting keeps no state.
-_FORMATTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+@dataclass
+class _Highlighting:
+    """One formatter and one lexer per language, for one build's highlighter.
+
+    Sphinx makes a new console lexer and formatter per block; making them once per build saves
+    most of the highlighting time of a page of snippets. Kept per highlighter (one per builder,
+    so per build) in a weak dictionary: nothing survives the build, so twenty rebuilds in one
+    ``sphinx-autobuild`` process see each conf.py's own ``app.add_lexer`` and hold no old ones.
+    """
+
+    formatter: Any
+    lexers: dict[str, Any] = field(default_factory=dict)
 
 
-def _lexer(lang: str) -> Any:
+_HIGHLIGHTING: weakref.WeakKeyDictionary[Any, _Highlighting] = weakref.WeakKeyDictionary()
+
+
+def _highlighting(highlighter: Any) -> _Highlighting:
+    found = _HIGHLIGHTING.get(highlighter)
+    if found is None:
+        found = _HIGHLIGHTING[highlighter] = _Highlighting(highlighter.get_formatter(linenos=False))
+    return found
+
+
+def _lexer(lang: str, cache: dict[str, Any]) -> Any:
     """The lexer Sphinx would build for ``lang`` (honouring ``app.add_lexer``), made once."""
     from sphinx import highlighting
 
     if lang in highlighting.lexers:
         return highlighting.lexers[lang]
-    factory = highlighting.lexer_classes.get(lang)
-    key = (lang, factory)
-    lexer = _LEXERS.get(key)
+    lexer = cache.get(lang)
     if lexer is None:
+        factory = highlighting.lexer_classes.get(lang)
         if factory is None:
             from pygments.lexers import get_lexer_by_name
 
@@ -186,7 +204,7 @@ def _lexer(lang: str) -> Any:
         else:
             lexer = factory()
         lexer.add_filter("raiseonerror")  # as Sphinx does: an error falls back to its path
-        _LEXERS[key] = lexer
+        cache[lang] = lexer
     return lexer
 
 
@@ -207,11 +225,9 @@ def visit_session_html(self: Any, node: lt_session) -> None:
     ):
         self.visit_literal_block(node)  # anything unusual: Sphinx's own path
         return
-    formatter = _FORMATTERS.get(highlighter)
-    if formatter is None:
-        formatter = _FORMATTERS[highlighter] = highlighter.get_formatter(linenos=False)
+    cached = _highlighting(highlighter)
     try:
-        highlighted = highlight(source, _lexer(lang), formatter)
+        highlighted = highlight(source, _lexer(lang, cached.lexers), cached.formatter)
     except ErrorToken:
         self.visit_literal_block(node)  # Sphinx retries in relaxed mode and warns
         return
@@ -227,12 +243,13 @@ def visit_tabs_html(self: Any, node: lt_tabs) -> None:
     group = node["group"]
     for index, panel in enumerate(node.children):
         ident = f"{group}-{index}"
+        label = panel["label"] if isinstance(panel, nodes.Element) else ""
         checked = " checked" if index == node.get("selected", 0) else ""
         self.body.append(
             f'<input class="lt-tab-input" type="radio" name="{escape(group)}" '
             f'id="{escape(ident)}"{checked}>'
             f'<label class="lt-tab-label" for="{escape(ident)}">'
-            f"{escape(panel['label'], quote=False)}</label>\n"
+            f"{escape(label, quote=False)}</label>\n"
         )
     self.body.append('<div class="lt-panels">\n')
 
