@@ -20,6 +20,7 @@ from sphinx_layertrace.meaning.explanation import explain_capture
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.render.annotate import plain_text, segments
+from sphinx_layertrace.render.picture import picture_lines
 from sphinx_layertrace.render.transcript import session_text
 from sphinx_layertrace.render.words import counted
 
@@ -97,6 +98,9 @@ def format_text(c: Capture) -> str:
         if kernel is not None:
             asked = " → ".join(f"{s.event.split('.', 1)[-1]}({s.args})" for s in c.syscalls)
             out += ["", f"Kernel: {asked or kernel.call} → {kernel.result}"]
+        picture = picture_lines(explanation)
+        if picture:
+            out += ["", *picture]
     elif c.outcome == "returned":
         out.append("(no exception)")
     else:

@@ -33,10 +33,10 @@ def test_seed_explained_once_for_every_reader() -> None:
     assert [code.name for code in explanation.codes] == ["ECONNREFUSED"]
     # the text every non-HTML builder prints: a label per frame, the kernel row above the error
     text = plain_text(segments(explanation))
-    assert text.count("  [application]") == 3
+    assert text.count("  [application · smtplib]") == 3
     assert (
-        "  connect(('127.0.0.1', 464))  →  ECONNREFUSED (111)  [os]\n" + ("ConnectionRefusedError")
-        in text
+        "  connect(('127.0.0.1', 464))  →  ECONNREFUSED (111)  [os · kernel]\n"
+        "ConnectionRefusedError" in text
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from sphinx_layertrace.meaning.carrier import failing_oserror, printed_carrier
 from sphinx_layertrace.meaning.codes import CodeExplanation, explain
+from sphinx_layertrace.meaning.descent import Conversion, call_name, descend
 from sphinx_layertrace.meaning.kernel import KernelCall, kernel_call_for
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.meaning.links import source_url
@@ -25,28 +26,36 @@ Location = tuple[str, int | None, str]
 
 @dataclass(frozen=True)
 class FrameMeaning:
-    """One frame of the traceback and what it is: its layer and where its source is."""
+    """One frame of the traceback and what it is: layer, component, glue, where its source is."""
 
     frame: Frame
     layer: str
     href: str = ""  # the CPython source line, for stdlib frames of a tagged release
+    component: str = ""  # "urllib3 pool", "socket"; "" for the user's own code
+    glue: bool = False  # only passes an exception on: folded first
+
+    @property
+    def label(self) -> str:
+        """``application · urllib3 pool``: the layer, and the component when there is one."""
+        return f"{self.layer} · {self.component}" if self.component else self.layer
 
     @property
     def call(self) -> str:
         """``smtplib.SMTP.connect`` (the user's own functions without a module)."""
-        frame = self.frame
-        call = frame.qualname or frame.name
-        if frame.origin != "user" and frame.module and frame.module != "__main__":
-            call = f"{frame.module}.{call}"
-        return call
+        return call_name(self.frame)
 
 
 @dataclass(frozen=True)
 class StackEntry:
-    """One box of the stack picture: a layer and the calls the failure passed through in it."""
+    """One row of the stack picture: a component and the calls the path passed through in it."""
 
     layer: str
     calls: tuple[str, ...]
+    component: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.layer} · {self.component}" if self.component else self.layer
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,11 @@ class Explanation:
     answered: ExceptionInfo | None = None
     kernel: KernelCall | None = None
     codes: tuple[CodeExplanation, ...] = ()
-    #: The stack picture, top (the user's call) to bottom (whoever answered).
+    #: The stack picture: the path across the whole chain, by component, top (the user's
+    #: call) to bottom (whoever answered).
     stack: tuple[StackEntry, ...] = ()
+    #: The way back up, bottom to top: each exception caught and the one raised instead.
+    conversions: tuple[Conversion, ...] = ()
     _by_location: dict[Location, FrameMeaning] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -114,7 +126,9 @@ def explain_capture(
         found = meanings.get(frame)
         if found is None:
             href = (source_url(frame, capture.python) or "") if source_links else ""
-            found = meanings[frame] = FrameMeaning(frame, layers.layer_of(frame), href)
+            place = layers.place(frame)
+            found = FrameMeaning(frame, place.layer, href, place.component, place.glue)
+            meanings[frame] = found
         return found
 
     frames = tuple(meaning(frame) for item in chain for frame in item.frames)
@@ -124,7 +138,8 @@ def explain_capture(
     carrier = printed_carrier(exc)
     answered = failing_oserror(exc)
     kernel = kernel_call_for(capture, answered)
-    path = [meaning(frame) for frame in (carrier or exc).frames]
+    descent = descend(exc)
+    path = [meaning(frame) for frame in descent.frames]
     return Explanation(
         capture=capture,
         frames=frames,
@@ -133,6 +148,7 @@ def explain_capture(
         kernel=kernel,
         codes=_codes(chain, capture, errno_url or DEFAULT_ERRNO_URL),
         stack=_stack(path, kernel),
+        conversions=descent.conversions,
         _by_location=by_location,
     )
 
@@ -149,15 +165,16 @@ def _codes(
 
 
 def _stack(path: list[FrameMeaning], kernel: KernelCall | None) -> tuple[StackEntry, ...]:
-    """The layers the failure crossed, top (the user's call) to bottom (the kernel)."""
+    """The components the path crossed, top (the user's call) to bottom (whoever answered)."""
     entries: list[StackEntry] = []
     for meaning in path:
         call = meaning.call
-        if entries and entries[-1].layer == meaning.layer:
-            if call not in entries[-1].calls:
-                entries[-1] = StackEntry(meaning.layer, (*entries[-1].calls, call))
+        last = entries[-1] if entries else None
+        if last is not None and (last.layer, last.component) == (meaning.layer, meaning.component):
+            if call not in last.calls:
+                entries[-1] = StackEntry(last.layer, (*last.calls, call), last.component)
         else:
-            entries.append(StackEntry(meaning.layer, (call,)))
+            entries.append(StackEntry(meaning.layer, (call,), meaning.component))
     if kernel is not None:
-        entries.append(StackEntry("os", (kernel.call,)))
+        entries.append(StackEntry(kernel.layer, (kernel.call,), kernel.component))
     return tuple(entries)

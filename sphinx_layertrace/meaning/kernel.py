@@ -17,21 +17,70 @@ from sphinx_layertrace.model import Capture, ExceptionInfo, Frame
 
 @dataclass(frozen=True)
 class KernelCall:
-    """The OS (or C library) call whose answer the final OSError carries: the ``os`` row."""
+    """The call whose answer the failing exception carries: the bottom row of the picture.
+
+    Usually the kernel's (``os``); OpenSSL's for a handshake (``tls``), the resolver's for a
+    name lookup. A non-blocking connect (asyncio, anyio) has two answers: ``connect`` said
+    ``EINPROGRESS`` (``pending``) and the refusal came later through ``SO_ERROR``.
+    """
 
     call: str  # "connect(('127.0.0.1', 464))": what was really asked, from the audit hook
     manual: str  # "connect(2)"
     url: str
     result: str  # "ECONNREFUSED (111) Connection refused"
     kind: str = "syscall"  # "syscall" | "libc" | "winsock" | "openssl"
+    pending: str = ""  # "EINPROGRESS": what a non-blocking connect said first
+
+    @property
+    def name(self) -> str:
+        """The call's name alone: ``connect``, ``getaddrinfo``, ``SSL_do_handshake``."""
+        return self.call.partition("(")[0]
+
+    @property
+    def layer(self) -> str:
+        """``tls`` when OpenSSL answered, else ``os``: the layer of the answer's row."""
+        return "tls" if self.kind == "openssl" else "os"
+
+    @property
+    def component(self) -> str:
+        """Who answered, as a label: ``kernel``, ``resolver``, ``OpenSSL``, ``WinSock``."""
+        if self.name in _RESOLVER_CALLS:
+            return "resolver"
+        return _COMPONENTS.get(self.kind, "kernel")
 
     @property
     def who(self) -> str:
-        """Who answered, as a sentence starts: ``The kernel``, ``The C library``, ``OpenSSL``."""
+        """Who answered, as a sentence starts: ``The kernel``, ``The resolver``, ``OpenSSL``."""
+        if self.name in _RESOLVER_CALLS:
+            return "The resolver"
         return _WHO.get(self.kind, "The kernel")
 
+    @property
+    def answer(self) -> str:
+        """What came back, as the sentence "... was asked X and <answer>." ends."""
+        if self.pending:
+            return (
+                f"answered {self.pending} (in progress); the refusal came later through "
+                f"getsockopt(SO_ERROR): {self.result}"
+            )
+        return f"answered {self.result}"
 
+    @property
+    def short_answer(self) -> str:
+        """The code alone, short enough for the row beside the frames: ``ECONNREFUSED (111)``."""
+        if self.kind == "openssl":
+            return self.result.partition(":")[0]  # OpenSSL's reason: CERTIFICATE_VERIFY_FAILED
+        code = self.result.split(") ", 1)[0] + ")" if ") " in self.result else self.result
+        return f"{self.pending}, then SO_ERROR  →  {code}" if self.pending else code
+
+
+_RESOLVER_CALLS = frozenset({"getaddrinfo", "getnameinfo", "gethostbyname", "gethostbyaddr"})
 _WHO = {"libc": "The C library", "openssl": "OpenSSL", "winsock": "WinSock"}
+_COMPONENTS = {"libc": "C library", "openssl": "OpenSSL", "winsock": "WinSock"}
+#: What a non-blocking connect returns at once, per platform family.
+_PENDING = {"linux": "EINPROGRESS", "bsd": "EINPROGRESS"}
+#: asyncio's selector loop reads the refusal with getsockopt(SO_ERROR) in this callback.
+_DEFERRED_CONNECT = frozenset({"_sock_connect_cb"})
 
 
 # Frame text -> OS call, checked from the last frame upward (domain.md 1.3).
@@ -120,7 +169,43 @@ def kernel_call_for(capture: Capture, exc: ExceptionInfo | None) -> KernelCall |
     args = _last_event(capture, call)
     shown = f"{call}({args})" if args is not None else f"{call}(…)"
     manual, url, how = _manual(call, fam)
-    return KernelCall(call=shown, manual=manual, url=url, result=answer(exc, fam), kind=how)
+    result = _ssl_answer(exc) if how == "openssl" else ""
+    return KernelCall(
+        call=shown,
+        manual=manual,
+        url=url,
+        result=result or answer(exc, fam),
+        kind=how,
+        pending=_pending(exc, call, fam),
+    )
+
+
+def _pending(exc: ExceptionInfo, call: str, fam: str) -> str:
+    """``EINPROGRESS`` when the answer came through ``SO_ERROR`` after a non-blocking connect."""
+    if call != "connect" or not exc.frames:
+        return ""
+    raiser = exc.frames[-1]
+    if raiser.name in _DEFERRED_CONNECT or "SO_ERROR" in raiser.line:
+        return _PENDING.get(fam, "")
+    return ""
+
+
+#: How CPython words an ``ssl.SSLError``: ``[SSL: REASON] text (_ssl.c:1006)``.
+_SSL_MESSAGE = re.compile(
+    r"^\[(?P<library>[A-Z0-9_]+): (?P<reason>[A-Z0-9_]+)\] (?P<text>.*?)(?: \(_ssl\.c:\d+\))?$"
+)
+
+
+def _ssl_answer(exc: ExceptionInfo) -> str:
+    """``CERTIFICATE_VERIFY_FAILED: certificate verify failed: self-signed certificate``.
+
+    OpenSSL's reason code and its text (the verify message of a certificate failure), read
+    from the message in the fixed form CPython's ``_ssl`` module gives every ``SSLError``.
+    """
+    match = _SSL_MESSAGE.match(exc.message.strip())
+    if match is None:
+        return ""
+    return f"{match['reason']}: {match['text']}"
 
 
 def _call_name(exc: ExceptionInfo, capture: Capture, fam: str) -> str | None:

@@ -29,6 +29,15 @@ class Segment:
     href: str = ""
     filename: str = ""
     module: str = ""
+    component: str = ""  # "urllib3 pool"; for the answer's row, who answered ("OpenSSL")
+    glue: str = ""  # "glue" when the frame only passes an exception on
+    fold: str = ""  # the id of the folded run this frame belongs to (HTML hides it until opened)
+    fold_label: str = ""  # on a run's first frame: "4 more frames in urllib3 pool"
+
+    @property
+    def label(self) -> str:
+        """``application · urllib3 pool``: what the frame's label says."""
+        return f"{self.layer} · {self.component}" if self.component else self.layer
 
     def to_dict(self) -> dict[str, str]:
         return {k: v for k, v in self.__dict__.items() if v}
@@ -76,6 +85,8 @@ def _segments(text: str, explanation: Explanation) -> list[Segment]:
                 href=meaning.href if meaning else "",
                 filename=match["file"],
                 module=meaning.frame.module if meaning else "",
+                component=meaning.component if meaning else "",
+                glue="glue" if meaning and meaning.glue else "",
             )
         )
     return out
@@ -95,7 +106,13 @@ def _append_text(segments: list[Segment], line: str) -> None:
 
 def _insert_kernel(segments: list[Segment], header: str, kernel: KernelCall) -> list[Segment]:
     """Put the kernel pseudo-frame right above the line that names the errno's exception."""
-    kernel_segment = Segment("kernel", _kernel_text(kernel), layer="os", href=kernel.url)
+    kernel_segment = Segment(
+        "kernel",
+        f"  {kernel.call}  →  {kernel.short_answer}\n",
+        layer=kernel.layer,
+        href=kernel.url,
+        component=kernel.component,
+    )
     out: list[Segment] = []
     inserted = False
     for segment in segments:
@@ -119,21 +136,15 @@ def _insert_kernel(segments: list[Segment], header: str, kernel: KernelCall) -> 
     return out
 
 
-def _kernel_text(kernel: KernelCall) -> str:
-    """Short enough to fit beside the frames: the call and the code (its text is just below)."""
-    answer = kernel.result.split(") ", 1)[0] + ")" if ") " in kernel.result else kernel.result
-    return f"  {kernel.call}  →  {answer}\n"
-
-
 def plain_text(segments: tuple[Segment, ...]) -> str:
     """The annotated traceback for builders without HTML: labels in brackets, kernel marked."""
     out: list[str] = []
     for segment in segments:
         if segment.kind == "frame" and segment.layer:
             first, _, rest = segment.text.partition("\n")
-            out.append(f"{first}  [{segment.layer}]\n{rest}")
+            out.append(f"{first}  [{segment.label}]\n{rest}")
         elif segment.kind == "kernel":
-            out.append(f"{segment.text.rstrip()}  [{segment.layer}]\n")
+            out.append(f"{segment.text.rstrip()}  [{segment.label}]\n")
         else:
             out.append(segment.text)
     return "".join(out)

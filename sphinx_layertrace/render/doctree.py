@@ -15,6 +15,7 @@ from sphinx_layertrace.meaning.explanation import Explanation, explain_capture
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.render.annotate import plain_text, segments
+from sphinx_layertrace.render.fold import DEFAULT_FOLD, fold
 from sphinx_layertrace.render.nodes import (
     layertrace_block,
     lt_details,
@@ -45,6 +46,7 @@ class RenderOptions:
     # Ordinary nodes under the kernel note, layer stack and caption, for builders other than
     # HTML (whose visitor writes them from the node's attributes and never reads children).
     fallback: bool = True
+    fold: int = DEFAULT_FOLD  # frames beyond which the HTML folds a traceback; 0 never
 
 
 def build(
@@ -87,7 +89,7 @@ def _panel_body(
     if not options.hide_code:
         out.append(_session(capture))
     if capture.exception is not None and capture.outcome in ("raised", "error"):
-        out.append(_traceback(explanation))
+        out.append(_traceback(explanation, options.fold))
     elif capture.outcome in ("timeout", "crashed", "error") and capture.stderr.strip():
         out.append(_plain_block(capture.stderr, "lt-stderr"))
     if options.drift:
@@ -106,13 +108,13 @@ def _session(capture: Capture) -> nodes.literal_block:
     return block
 
 
-def _traceback(explanation: Explanation) -> lt_traceback:
+def _traceback(explanation: Explanation, limit: int) -> lt_traceback:
     cut = segments(explanation)
-    text = plain_text(cut)
+    text = plain_text(cut)  # every line: text and LaTeX never fold
     # rawsource differs from the text, so Sphinx treats it as parsed-literal (no re-highlighting)
     # no-search: the search index keeps the outcome and errno lines, not every frame's words
     node = lt_traceback("layertrace traceback", text, classes=["lt-traceback", "no-search"])
-    node["segments"] = [segment.to_dict() for segment in cut]
+    node["segments"] = [segment.to_dict() for segment in fold(cut, limit)]
     node["language"] = "none"
     return node
 
@@ -168,9 +170,12 @@ def _details(explanation: Explanation, fallback: bool) -> lt_details:
             "call": kernel.call,
             "manual": kernel.manual,
             "url": kernel.url,
-            "result": kernel.result,
+            "answer": kernel.answer,
         }
-    node["stack"] = [[entry.layer, " → ".join(entry.calls)] for entry in explanation.stack]
+    node["stack"] = [
+        [entry.layer, " → ".join(entry.calls), entry.component] for entry in explanation.stack
+    ]
+    node["conversions"] = [[c.lower, c.upper, c.how, c.where] for c in explanation.conversions]
     node["caption"] = caption(explanation.capture)
     if fallback:
         node.extend(_details_nodes(node))
@@ -186,18 +191,45 @@ def _details_nodes(details: lt_details) -> list[nodes.Node]:
         para += nodes.literal(kernel["call"], kernel["call"])
         para += nodes.Text(" (")
         para += nodes.reference("", kernel["manual"], refuri=kernel["url"])
-        para += nodes.Text(f") and answered {kernel['result']}.")
+        para += nodes.Text(f") and {kernel['answer']}.")
         out.append(para)
     if details["stack"]:
-        stack = nodes.bullet_list(classes=["lt-stack"])
-        for layer, calls in details["stack"]:
-            item = nodes.list_item(classes=[f"lt-stack-{layer}"])
-            para = nodes.paragraph()
-            para += nodes.inline("", layer, classes=["lt-stack-layer"])
-            para += nodes.Text(": ")
-            para += nodes.literal("", calls)
-            item += para
-            stack += item
-        out.append(stack)
+        out.append(_stack_nodes(details["stack"]))
+    if details.get("conversions"):
+        out.extend(_conversion_nodes(details["conversions"]))
     out.append(nodes.paragraph("", details["caption"], classes=["lt-meta"]))
     return out
+
+
+def _stack_nodes(stack: list[list[str]]) -> nodes.bullet_list:
+    """The path by component, top to bottom, as a list every builder can print."""
+    out = nodes.bullet_list(classes=["lt-stack"])
+    for layer, calls, component in stack:
+        item = nodes.list_item(classes=[f"lt-stack-{layer}"])
+        para = nodes.paragraph()
+        label = f"{layer} · {component}" if component else layer
+        para += nodes.inline("", label, classes=["lt-stack-layer"])
+        para += nodes.Text(": ")
+        para += nodes.literal("", calls)
+        item += para
+        out += item
+    return out
+
+
+def _conversion_nodes(conversions: list[list[str]]) -> list[nodes.Node]:
+    """The way back up, bottom to top: each exception caught and the one raised instead."""
+    items = nodes.enumerated_list(classes=["lt-conversions"])
+    for lower, upper, how, where in conversions:
+        para = nodes.paragraph()
+        para += nodes.literal(lower, lower)
+        para += nodes.Text(" → ")
+        para += nodes.literal(upper, upper)
+        para += nodes.Text(f" ({how})")
+        if where:
+            para += nodes.Text(" in ")
+            para += nodes.literal(where, where)
+        item = nodes.list_item()
+        item += para
+        items += item
+    title = nodes.paragraph("", "On the way back up:", classes=["lt-conversions-title"])
+    return [title, items]

@@ -72,20 +72,54 @@ def depart_block_html(self: Any, node: layertrace_block) -> None:
 
 
 def visit_traceback_html(self: Any, node: lt_traceback) -> None:
-    """Write the traceback ourselves: every string escaped, labels kept out of copied text."""
-    out = [self.starttag(node, "pre", CLASS="lt-traceback", suffix="")]
+    """Write the traceback ourselves: every string escaped, labels kept out of copied text.
+
+    A folded run of frames stays in the text (a reader who copies gets CPython's whole text);
+    a checkbox and its label, both allowed inside ``<pre>``, open it without JavaScript.
+    """
+    out = [self.starttag(node, "pre", CLASS="lt-traceback literal-block", suffix="")]
+    open_fold = ""
     for segment in node["segments"]:
+        fold = segment.get("fold", "")
+        if fold != open_fold:
+            if open_fold:
+                out.append("</span>")
+            if fold:
+                out.append(_fold_opening(self, segment.get("fold_label", "")))
+            open_fold = fold
         kind = segment.get("kind")
-        text = segment.get("text", "")
         if kind == "frame":
             out.append(_frame_html(segment))
         elif kind == "kernel":
             out.append(_kernel_html(segment))
         else:
-            out.append(escape(text, quote=False))
+            out.append(escape(segment.get("text", ""), quote=False))
+    if open_fold:
+        out.append("</span>")
     out.append("</pre>\n")
     self.body.append("".join(out))
     raise nodes.SkipNode
+
+
+def _fold_opening(self: Any, label: str) -> str:
+    """The toggle of one folded run; ids count per page, so they are unique and stable."""
+    number = getattr(self, "_layertrace_folds", 0) + 1
+    self._layertrace_folds = number
+    ident = f"lt-fold-{number}"
+    return (
+        f'<input class="lt-fold-toggle" type="checkbox" id="{ident}">'
+        f'<label class="lt-fold-label" for="{ident}">{escape(label, quote=False)}</label>'
+        '<span class="lt-folded">'
+    )
+
+
+def _label_html(segment: dict[str, str]) -> str:
+    layer = segment.get("layer", "")
+    if not layer:
+        return ""
+    component = segment.get("component", "")
+    text = f"{layer} · {component}" if component else layer
+    return f'<span class="lt-label" data-layer="{escape(layer)}">{escape(text, quote=False)}</span>'
 
 
 def _frame_html(segment: dict[str, str]) -> str:
@@ -99,14 +133,12 @@ def _frame_html(segment: dict[str, str]) -> str:
         quoted = escape(f'"{filename}"', quote=False)
         link = f'"<a class="lt-source" href="{escape(href)}">{escape(filename, quote=False)}</a>"'
         first_html = first_html.replace(quoted, link, 1)
-    label = (
-        f'<span class="lt-label" data-layer="{escape(layer)}">{escape(layer)}</span>'
-        if layer
-        else ""
-    )
     attrs = f' data-layer="{escape(layer)}"' if layer else ""
+    if segment.get("component"):
+        attrs += f' data-component="{escape(segment["component"])}"'
+    classes = "lt-frame lt-glue" if segment.get("glue") else "lt-frame"
     return (
-        f'<span class="lt-frame"{attrs}>{first_html}{label}{newline}'
+        f'<span class="{classes}"{attrs}>{first_html}{_label_html(segment)}{newline}'
         f"{escape(rest, quote=False)}</span>"
     )
 
@@ -114,12 +146,15 @@ def _frame_html(segment: dict[str, str]) -> str:
 def _kernel_html(segment: dict[str, str]) -> str:
     text = segment.get("text", "").rstrip("\n")
     href = segment.get("href", "")
+    layer = segment.get("layer", "os")
+    component = segment.get("component", "kernel")
     body = escape(text, quote=False)
     if href:
         body = f'<a class="lt-manual" href="{escape(href)}">{body}</a>'
+    who = component if component in ("OpenSSL", "WinSock") else f"the {component}"
     return (
-        '<span class="lt-frame lt-kernel" data-layer="os" aria-label="the kernel\'s answer">'
-        f'{body}<span class="lt-label" data-layer="os">os</span>\n</span>'
+        f'<span class="lt-frame lt-kernel" data-layer="{escape(layer)}" '
+        f'aria-label="{escape(who)}\'s answer">{body}{_label_html(segment)}\n</span>'
     )
 
 
@@ -138,7 +173,7 @@ def _literal_html(self: Any, text: str) -> str:
 
 
 def visit_details_html(self: Any, node: lt_details) -> None:
-    """Kernel note, layer stack and caption in the markup the standard nodes would give."""
+    """Kernel note, path, conversions and caption in the markup the standard nodes would give."""
     out = []
     encode = self.encode
     kernel = node.get("kernel")
@@ -147,21 +182,45 @@ def visit_details_html(self: Any, node: lt_details) -> None:
             f'<p class="lt-kernel-note">{encode(kernel["who"])} was asked '
             f"{_literal_html(self, kernel['call'])} "
             f'(<a class="reference external" href="{encode(kernel["url"])}">'
-            f"{encode(kernel['manual'])}</a>) and answered {encode(kernel['result'])}.</p>\n"
+            f"{encode(kernel['manual'])}</a>) and {encode(kernel['answer'])}.</p>\n"
         )
-    stack = node.get("stack")
-    if stack:
-        out.append('<ul class="lt-stack simple">\n')
-        for layer, calls in stack:
-            out.append(
-                f'<li class="lt-stack-{encode(layer)}"><p>'
-                f'<span class="lt-stack-layer">{encode(layer)}</span>: '
-                f"{_literal_html(self, calls)}</p></li>\n"
-            )
-        out.append("</ul>\n")
+    out.append(_stack_html(self, node.get("stack") or []))
+    out.append(_conversions_html(self, node.get("conversions") or []))
     out.append(f'<p class="lt-meta">{encode(node.get("caption", ""))}</p>\n')
     self.body.append("".join(out))
     raise nodes.SkipNode
+
+
+def _stack_html(self: Any, stack: list[list[str]]) -> str:
+    if not stack:
+        return ""
+    out = ['<ul class="lt-stack simple">\n']
+    for layer, calls, component in stack:
+        label = f"{layer} · {component}" if component else layer
+        out.append(
+            f'<li class="lt-stack-{self.encode(layer)}" data-layer="{self.encode(layer)}"><p>'
+            f'<span class="lt-stack-layer">{self.encode(label)}</span>: '
+            f"{_literal_html(self, calls)}</p></li>\n"
+        )
+    out.append("</ul>\n")
+    return "".join(out)
+
+
+def _conversions_html(self: Any, conversions: list[list[str]]) -> str:
+    if not conversions:
+        return ""
+    out = [
+        '<p class="lt-conversions-title">On the way back up:</p>\n',
+        '<ol class="lt-conversions arabic simple">\n',
+    ]
+    for lower, upper, how, where in conversions:
+        place = f" in {_literal_html(self, where)}" if where else ""
+        out.append(
+            f"<li><p>{_literal_html(self, lower)} → {_literal_html(self, upper)} "
+            f"({self.encode(how)}){place}</p></li>\n"
+        )
+    out.append("</ol>\n")
+    return "".join(out)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from sphinx_layertrace.meaning.drift import drift
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.render.doctree import RenderOptions, build
+from sphinx_layertrace.render.fold import DEFAULT_FOLD
 from sphinx_layertrace.render.nodes import layertrace_pending
 from sphinx_layertrace.render.tabs import Shown, beside
 from sphinx_layertrace.render.words import caption
@@ -78,6 +79,7 @@ class Resolver:
             drift=drift_line,
             resolve_errno=self._intersphinx_errno,
             fallback=self.fallback,
+            fold=_fold_limit(node, self.config),
         )
         group = f"lt-{self.docname}-{index}".replace("/", "-")
         block = build(shown, options, group=group, classes=node.get("classes", []))
@@ -99,6 +101,14 @@ class Resolver:
         if entry is None:
             return None
         return getattr(entry, "uri", None) or entry[2]
+
+
+def _fold_limit(node: Any, config: Any) -> int:
+    """``:fold:`` of the snippet, else ``layertrace_fold``, else 12 (until both are declared)."""
+    value = node.get("fold")
+    if value is None:
+        value = getattr(config, "layertrace_fold", DEFAULT_FOLD)
+    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_FOLD
 
 
 def _shown(plan: Planned, capture: Capture | None) -> Shown:
