@@ -142,6 +142,12 @@ class PythonInfo:
     def pretty(self) -> str:
         return f"{self.implementation} {self.version}".strip()
 
+    @property
+    def short_version(self) -> str:
+        """``3.11`` of ``3.11.7`` (or of the label when the version is unknown): the X.Y."""
+        parts = (self.version or self.label or "0.0").split(".")
+        return ".".join([*parts, "0"][:2])
+
 
 @dataclass(frozen=True)
 class Capture:
@@ -172,7 +178,8 @@ class Capture:
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return _prune(self)
+        pruned: dict[str, Any] = _prune(self)
+        return pruned
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True, ensure_ascii=False)
@@ -185,9 +192,10 @@ class Capture:
         if not isinstance(schema, int) or schema > SCHEMA_VERSION or schema < 1:
             raise SchemaError(f"unknown capture schema {schema!r} (this reader knows 1)")
         try:
-            return _build(cls, data)
+            capture: Capture = _build(cls, data)
         except Exception as exc:  # anything a forged or damaged document can trigger
             raise SchemaError(f"malformed capture: {exc}") from None
+        return capture
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Capture:
@@ -288,10 +296,11 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 
 #: Per dataclass: its field names, the defaults of the optional ones, the required ones, and the
 #: accepted types of its scalar fields.
-_SPECS: dict[type, tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]] = {}
+_Spec = tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple[type, ...]]]
+_SPECS: dict[type, _Spec] = {}
 
 
-def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]:
+def _spec(cls: type) -> _Spec:
     spec = _SPECS.get(cls)
     if spec is None:
         defaults: dict[str, Any] = {}
@@ -345,7 +354,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     if not required.issubset(values):
         missing = ", ".join(sorted(required - values.keys()))
         raise TypeError(f"{cls.__name__} needs {missing}")
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     instance.__dict__.update(values)
     return instance
 
