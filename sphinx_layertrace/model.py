@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 SCHEMA_VERSION = 1
 
@@ -169,7 +169,8 @@ class Capture:
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return _prune(self)
+        pruned: dict[str, Any] = _prune(self)
+        return pruned
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True, ensure_ascii=False)
@@ -283,10 +284,11 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 
 #: Per dataclass: its field names, the defaults of the optional ones, the required ones, and the
 #: accepted types of its scalar fields.
-_SPECS: dict[type, tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]] = {}
+_Spec = tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple[type, ...]]]
+_SPECS: dict[type, _Spec] = {}
 
 
-def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]:
+def _spec(cls: type) -> _Spec:
     spec = _SPECS.get(cls)
     if spec is None:
         defaults: dict[str, Any] = {}
@@ -306,7 +308,10 @@ def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str], di
     return spec
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], data: dict[str, Any]) -> _T:
     """Make ``cls`` from a dict, ignoring unknown keys (a newer writer may add fields).
 
     Reading the cache makes thousands of these per build, so the frozen dataclass's
@@ -338,6 +343,6 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     if not required.issubset(values):
         missing = ", ".join(sorted(required - values.keys()))
         raise TypeError(f"{cls.__name__} needs {missing}")
-    instance = object.__new__(cls)
+    instance: _T = object.__new__(cls)
     instance.__dict__.update(values)
     return instance

@@ -535,23 +535,9 @@ def _reader(directory: str, seed: int, deadline: float, conn) -> None:
     conn.close()
 
 
-@pytest.mark.skipif(
-    "fork" not in multiprocessing.get_all_start_methods(), reason="needs the fork start method"
-)
-def test_concurrent_writers_killed_at_random_never_yield_a_corrupt_read(tmp_path):
-    ctx = multiprocessing.get_context("fork")
-    directory = str(tmp_path / "shared")
-    rng = random.Random(20240601)
-    deadline = time.monotonic() + TORTURE_SECONDS
-
-    readers = []
-    for n in range(2):
-        parent_end, child_end = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_reader, args=(directory, 100 + n, deadline, child_end))
-        proc.start()
-        child_end.close()
-        readers.append((proc, parent_end))
-
+def _kill_writers_until(ctx, directory, deadline, rng):
+    """Two writers, one of them SIGKILLed at a random moment and replaced, until ``deadline``;
+    how many kills."""
     writers = [ctx.Process(target=_writer, args=(directory, n)) for n in range(2)]
     for proc in writers:
         proc.start()
@@ -572,7 +558,27 @@ def test_concurrent_writers_killed_at_random_never_yield_a_corrupt_read(tmp_path
             if proc.is_alive():
                 os.kill(proc.pid, signal.SIGKILL)
             proc.join()
+    return kills
 
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs the fork start method"
+)
+def test_concurrent_writers_killed_at_random_never_yield_a_corrupt_read(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    directory = str(tmp_path / "shared")
+    rng = random.Random(20240601)
+    deadline = time.monotonic() + TORTURE_SECONDS
+
+    readers = []
+    for n in range(2):
+        parent_end, child_end = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_reader, args=(directory, 100 + n, deadline, child_end))
+        proc.start()
+        child_end.close()
+        readers.append((proc, parent_end))
+
+    kills = _kill_writers_until(ctx, directory, deadline, rng)
     results = []
     for proc, conn in readers:
         assert conn.poll(30), "reader did not report"
