@@ -16,6 +16,7 @@ from sphinx.util import logging
 
 from sphinx_layertrace.meaning.codes import DEFAULT_ERRNO_URL
 from sphinx_layertrace.meaning.layers import LAYERS
+from sphinx_layertrace.sphinxext import warnings
 
 logger = logging.getLogger(__name__)
 EXECUTE_MODES = ("auto", "always", "never")
@@ -190,7 +191,7 @@ def validate(app: Any, config: Any) -> None:
             problems.append((line, f"{path}:{line}", message))
             config[option.name] = option.default
     for _line, location, message in sorted(problems):
-        logger.error(message, location=location, type="layertrace", subtype="config")
+        warnings.error(logger, "config", message, location)
 
 
 def _where(confdir: Any, name: str) -> tuple[Path, int]:

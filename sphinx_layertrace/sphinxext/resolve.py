@@ -17,6 +17,7 @@ from sphinx_layertrace.meaning.links import capture_meets
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.render.doctree import RenderOptions, Shown, build, caption
 from sphinx_layertrace.render.nodes import layertrace_pending
+from sphinx_layertrace.sphinxext import warnings
 from sphinx_layertrace.sphinxext.session import Planned, Session, snippet_id
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ def _shown(plan: Planned, capture: Capture | None) -> Shown:
 
 
 #: outcome -> (warning subtype, message template); ``detail`` is already one line
-_FAILURES = {
+_FAILURES: dict[str, tuple[warnings.Subtype, str]] = {
     "timeout": ("timeout", "snippet {detail}"),
     "crashed": ("crash", "snippet {detail}"),
     "error": ("setup", "{detail}"),
@@ -115,12 +116,14 @@ def _warn(node: Any, plan: Planned, item: Shown) -> str:
     """Emit the one warning a capture deserves; return the drift sentence for the page."""
     subtype, message = _problem(node, plan, item.capture)
     if subtype:
-        logger.warning(f"layertrace: {message}", location=node, type="layertrace", subtype=subtype)
+        warnings.warn(logger, subtype, message, node)
     return message if subtype == "drift" else ""
 
 
-def _problem(node: Any, plan: Planned, capture: Capture | None) -> tuple[str, str]:
-    """(subtype, one-line message) of what went wrong, or ("", "") when nothing did."""
+def _problem(
+    node: Any, plan: Planned, capture: Capture | None
+) -> tuple[warnings.Subtype | None, str]:
+    """(subtype, one-line message) of what went wrong, or (None, "") when nothing did."""
     if plan.missing:
         return "missing-interpreter", f"interpreter {plan.label!r} is missing ({plan.missing})"
     if capture is None:
@@ -129,7 +132,7 @@ def _problem(node: Any, plan: Planned, capture: Capture | None) -> tuple[str, st
         subtype, template = _FAILURES[capture.outcome]
         return subtype, template.format(detail=capture.detail)
     sentence = drift_sentence(node.get("expect") or [], capture)
-    return ("drift", sentence) if sentence else ("", "")
+    return ("drift", sentence) if sentence else (None, "")
 
 
 def drift_sentence(expect: list[str], capture: Capture) -> str:

@@ -23,6 +23,7 @@ from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import Interpreter, MissingInterpreter, Registry
 from sphinx_layertrace.capture.runner import Request, Runner
 from sphinx_layertrace.model import Capture
+from sphinx_layertrace.sphinxext import warnings
 from sphinx_layertrace.sphinxext.config import cache_dir
 
 logger = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class FrozenCaptures:
             try:
                 capture = read(path)
             except MergeError as exc:
-                logger.warning(f"layertrace: {exc}", type="layertrace", subtype="captures")
+                warnings.warn(logger, "captures", str(exc))
                 continue
             match = FILE_NAME.match(path.name)
             ident = match["ident"] if match else path.name.split(".", 1)[0]
