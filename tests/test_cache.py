@@ -138,8 +138,9 @@ def test_key_changes_with_each_request_field(change):
         {"platform": {**INTERP.platform, "system": "Darwin"}},
         {"platform": {**INTERP.platform, "machine": "aarch64"}},
         {"platform": {**INTERP.platform, "libc": "musl"}},
+        {"build": "18446744:1733130000000000000"},
     ],
-    ids=["label", "version", "implementation", "system", "machine", "libc"],
+    ids=["label", "version", "implementation", "system", "machine", "libc", "build"],
 )
 def test_key_changes_with_interpreter_identity(change):
     assert key_of(interp=dataclasses.replace(INTERP, **change)) != key_of()

@@ -178,6 +178,8 @@ class Session:
         self.executed = 0
         self.from_cache = 0
         self.cache.stats = type(self.cache.stats)()
+        # labels are resolved again: an interpreter may have been upgraded since the last build
+        self.registry = Registry(self.config.layertrace_interpreters)
         self._tickets.clear()
         self._memo.clear()
         self._planned.clear()
