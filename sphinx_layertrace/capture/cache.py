@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 #: Version of the on-disk envelope; a reader skips (and a writer replaces) any other.
 FORMAT = 1
 #: Version of the key recipe itself, so changing what goes into a key never reuses old entries.
-KEY_RECIPE = 1
+KEY_RECIPE = 2  # 2: the child's code and the interpreter's build
+#: The code that runs inside the target interpreter: a change to it can change every capture.
+CHILD_DIR = Path(__file__).parent.parent / "child"
 #: Outcomes that are a property of the snippet, not of the machine's mood: only these are kept.
 CACHEABLE = frozenset({"raised", "returned"})
 #: Temporary files older than this are leftovers of a killed writer and are swept by prune().
@@ -132,12 +134,23 @@ def _digest_matches(raw: bytes, key: str, body: dict[str, Any], digest: str) -> 
     return hashlib.sha256(canonical).hexdigest() == digest
 
 
+def child_digest(folder: Path = CHILD_DIR) -> str:
+    """SHA-256 of the child's source files (names and bytes): part of every key, so an edited
+    or upgraded worker never serves what the old one captured. Read once per build."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cache_key(
     request: Request,
     interpreter: Interpreter,
     env: Mapping[str, str],
     *,
     extension_version: str,
+    child_code: str | None = None,
 ) -> str:
     """The SHA-256 hex digest naming the capture that ``request`` produces.
 
@@ -145,8 +158,10 @@ def cache_key(
     machines or checkouts: the code, setup code, style, limits (timeout, output cap, memory),
     the display filename, the author's extra ``env`` (order does not matter), the interpreter's
     :attr:`.Interpreter.identity` (label, implementation, exact
-    version, system, machine, libc — not its path), the capture schema and the extension's
-    version. ``request.filename`` is used as given, so callers pass a relative name.
+    version and build, system, machine, libc — not its path), the capture schema, the
+    extension's version and the child's code (``child_code``, from :func:`child_digest`;
+    computed here when not given). ``request.filename`` is used as given, so callers pass a
+    relative name. The values of ``env`` enter only as a digest (see :func:`env_digest`).
     """
     timeout = request.timeout
     payload = {
@@ -163,6 +178,7 @@ def cache_key(
         "interpreter": interpreter.identity,
         "schema": SCHEMA_VERSION,
         "extension": extension_version,
+        "child": child_digest() if child_code is None else child_code,
     }
     return hashlib.sha256(_canonical(payload)).hexdigest()
 

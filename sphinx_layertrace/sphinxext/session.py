@@ -24,7 +24,7 @@ from sphinx_layertrace.capture.interpreters import Interpreter, MissingInterpret
 from sphinx_layertrace.capture.runner import Request, Runner
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.sphinxext import warnings
-from sphinx_layertrace.sphinxext.config import cache_dir
+from sphinx_layertrace.sphinxext.config import cache_dir, env_values
 
 logger = logging.getLogger(__name__)
 #: Size bound of the capture cache; least recently used entries beyond it are evicted.
@@ -77,11 +77,13 @@ class Session:
         config = app.config
         self.config = config
         self.execute = config.layertrace_execute
-        self.env_passed = dict(config.layertrace_env)
+        self.env_passed = env_values(config)
         self.registry = Registry(config.layertrace_interpreters)
         self.cache = CaptureCache(cache_dir(config, app.confdir), max_bytes=CACHE_MAX_BYTES)
         self.hygiene = Hygiene.from_environment(
-            paths=[(os.fspath(app.srcdir), "<docs>"), (os.fspath(app.confdir), "<docs>")]
+            paths=[(os.fspath(app.srcdir), "<docs>"), (os.fspath(app.confdir), "<docs>")],
+            # the author's values are secrets by definition, whatever their names
+            secrets=self.env_passed.values(),
         )
         self.owner = os.getpid()
         self._runner: Runner | None = None
