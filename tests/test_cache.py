@@ -156,6 +156,23 @@ def test_key_changes_with_env_versions_and_schema(monkeypatch):
     assert key_of() != base
 
 
+def test_key_changes_with_the_childs_code(tmp_path):
+    """An edited or upgraded worker never serves what the old one captured."""
+    (tmp_path / "worker.py").write_text("print('one')\n")
+    (tmp_path / "protocol.py").write_text("X = 1\n")
+    before = cache_mod.child_digest(tmp_path)
+    assert cache_mod.child_digest(tmp_path) == before
+    (tmp_path / "protocol.py").write_text("X = 2\n")
+    after = cache_mod.child_digest(tmp_path)
+    assert after != before
+    key = cache_key(REQUEST, INTERP, ENV, extension_version="0.1.0", child_code=before)
+    assert key != cache_key(REQUEST, INTERP, ENV, extension_version="0.1.0", child_code=after)
+    # the package's own child folder is what a key holds by default
+    assert key_of() == cache_key(
+        REQUEST, INTERP, ENV, extension_version="0.1.0", child_code=cache_mod.child_digest()
+    )
+
+
 def test_key_ignores_what_does_not_change_the_result():
     base = key_of()
     # Env order, the interpreter's absolute path, platform fields outside the identity, and

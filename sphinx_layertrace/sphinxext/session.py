@@ -18,7 +18,7 @@ from typing import Any
 from sphinx.util import logging
 
 from sphinx_layertrace import __version__
-from sphinx_layertrace.capture.cache import CaptureCache, cache_key
+from sphinx_layertrace.capture.cache import CaptureCache, cache_key, child_digest
 from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import Interpreter, MissingInterpreter, Registry
 from sphinx_layertrace.capture.runner import Request, Runner
@@ -86,6 +86,7 @@ class Session:
             secrets=self.env_passed.values(),
         )
         self.owner = os.getpid()
+        self.child_code = child_digest()  # read again at each build's start
         self._runner: Runner | None = None
         self._tickets: dict[str, int] = {}
         self._memo: dict[str, Capture] = {}
@@ -127,7 +128,13 @@ class Session:
             except MissingInterpreter as exc:
                 planned.append(Planned(label, request, missing=str(exc)))
                 continue
-            key = cache_key(request, interp, self.env_passed, extension_version=__version__)
+            key = cache_key(
+                request,
+                interp,
+                self.env_passed,
+                extension_version=__version__,
+                child_code=self.child_code,
+            )
             planned.append(Planned(label, request, key, interpreter=interp))
         return planned
 
@@ -180,8 +187,10 @@ class Session:
         self.executed = 0
         self.from_cache = 0
         self.cache.stats = type(self.cache.stats)()
-        # labels are resolved again: an interpreter may have been upgraded since the last build
+        # labels are resolved again: an interpreter may have been upgraded since the last build,
+        # and the child's code may have changed under a long-lived process
         self.registry = Registry(self.config.layertrace_interpreters)
+        self.child_code = child_digest()
         self._tickets.clear()
         self._memo.clear()
         self._planned.clear()
