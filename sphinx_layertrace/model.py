@@ -165,6 +165,9 @@ class Capture:
     syscalls: tuple[SyscallEvent, ...] = ()
     exception: ExceptionInfo | None = None
     timeout: float | None = None
+    #: (name, version) of each installed distribution whose modules the snippet (or the setup
+    #: code before it) imported: a cached capture is run again when one of them changes.
+    distributions: tuple[tuple[str, str], ...] = ()
 
     # -- serialisation -------------------------------------------------------------------
 
@@ -309,6 +312,17 @@ def _spec(cls: type) -> _Spec:
 
 
 _T = TypeVar("_T")
+#: Fields that hold (str, str) pairs.
+_PAIRS = frozenset({"distributions"})
+
+
+def _pairs(cls: type, key: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, list | tuple) or not all(
+        isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(i, str) for i in pair)
+        for pair in raw
+    ):
+        raise TypeError(f"{cls.__name__}.{key} must be a list of [name, version] pairs")
+    return tuple((name, version) for name, version in raw)
 
 
 def _build(cls: type[_T], data: dict[str, Any]) -> _T:
@@ -336,6 +350,8 @@ def _build(cls: type[_T], data: dict[str, Any]) -> _T:
             if not isinstance(raw, allowed) or (isinstance(raw, bool) and bool not in allowed):
                 raise TypeError(f"{cls.__name__}.{key} has the wrong type ({type(raw).__name__})")
             values[key] = raw
+        elif key in _PAIRS:
+            values[key] = _pairs(cls, key, raw)
         else:  # tuple[str, ...]
             if not isinstance(raw, list | tuple) or not all(isinstance(i, str) for i in raw):
                 raise TypeError(f"{cls.__name__}.{key} must be a list of strings")
