@@ -113,7 +113,9 @@ OPTIONS: tuple[Option, ...] = (
         {},
         "env",
         "Variables passed to snippets. Otherwise children get a minimal environment (PATH, "
-        "LANG/LC_*, TZ, a temporary HOME).",
+        "LANG/LC_*, TZ, a temporary HOME). The values are treated as secrets: only a digest "
+        "of each is kept in Sphinx's environment pickle, and output that shows one (6 "
+        "characters or more) shows ``***`` instead.",
         _str_mapping,
     ),
     Option(
