@@ -127,7 +127,7 @@ class Session:
         return planned
 
     def _location(self, node: Any) -> str:
-        source, line = node.source or "", node.line
+        source, line = getattr(node, "source", None) or "", getattr(node, "line", None)
         if source.startswith(self.srcdir):
             source = os.path.relpath(source, self.srcdir)
         return f"{source}:{line}" if line else source
