@@ -165,8 +165,8 @@ class Capture:
     syscalls: tuple[SyscallEvent, ...] = ()
     exception: ExceptionInfo | None = None
     timeout: float | None = None
-    #: (name, version) of each installed distribution whose modules the snippet (or the setup
-    #: code before it) imported: a cached capture is run again when one of them changes.
+    # (name, version) of the installed distributions whose modules the snippet or its setup
+    # imported, sorted: a capture is stale once one of them is upgraded
     distributions: tuple[tuple[str, str], ...] = ()
 
     # -- serialisation -------------------------------------------------------------------
@@ -269,6 +269,8 @@ _SEQUENCES = {
     "syscalls": SyscallEvent,
     "exceptions": ExceptionInfo,
 }
+#: Fields holding a list of [name, version] string pairs.
+_PAIRS = frozenset({"distributions"})
 
 
 #: What a scalar field may hold, by its annotation (the model's annotations are strings).
@@ -312,17 +314,6 @@ def _spec(cls: type) -> _Spec:
 
 
 _T = TypeVar("_T")
-#: Fields that hold (str, str) pairs.
-_PAIRS = frozenset({"distributions"})
-
-
-def _pairs(cls: type, key: str, raw: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(raw, list | tuple) or not all(
-        isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(i, str) for i in pair)
-        for pair in raw
-    ):
-        raise TypeError(f"{cls.__name__}.{key} must be a list of [name, version] pairs")
-    return tuple((name, version) for name, version in raw)
 
 
 def _build(cls: type[_T], data: dict[str, Any]) -> _T:
@@ -345,13 +336,13 @@ def _build(cls: type[_T], data: dict[str, Any]) -> _T:
             if not isinstance(raw, list | tuple):
                 raise TypeError(f"{cls.__name__}.{key} must be a list")
             values[key] = tuple(_build(_SEQUENCES[key], item) for item in raw)
+        elif key in _PAIRS:
+            values[key] = _pairs(cls, key, raw)
         elif key in scalars:
             allowed = scalars[key]
             if not isinstance(raw, allowed) or (isinstance(raw, bool) and bool not in allowed):
                 raise TypeError(f"{cls.__name__}.{key} has the wrong type ({type(raw).__name__})")
             values[key] = raw
-        elif key in _PAIRS:
-            values[key] = _pairs(cls, key, raw)
         else:  # tuple[str, ...]
             if not isinstance(raw, list | tuple) or not all(isinstance(i, str) for i in raw):
                 raise TypeError(f"{cls.__name__}.{key} must be a list of strings")
@@ -362,3 +353,12 @@ def _build(cls: type[_T], data: dict[str, Any]) -> _T:
     instance: _T = object.__new__(cls)
     instance.__dict__.update(values)
     return instance
+
+
+def _pairs(cls: type, key: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, list | tuple) or not all(
+        isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(i, str) for i in pair)
+        for pair in raw
+    ):
+        raise TypeError(f"{cls.__name__}.{key} must be a list of [name, version] pairs")
+    return tuple((pair[0], pair[1]) for pair in raw)

@@ -100,6 +100,9 @@ class Tree:
 
 
 Rule = Callable[[Import, Tree], bool]  # whether the import is allowed
+#: The name under which the child, launched by path, loads its own folder (child/worker.py,
+#: ``imports.PACKAGE``): an import of it is an import of ``child/``.
+CHILD_PACKAGE = "_layertrace_child"
 
 
 def child_rule(item: Import, tree: Tree) -> bool:
@@ -107,7 +110,7 @@ def child_rule(item: Import, tree: Tree) -> bool:
         return True
     return (
         _stdlib(item.target)
-        or _within(item.target, f"{tree.name}.child")
+        or _within(item.target, f"{tree.name}.child", CHILD_PACKAGE)
         or item.target.split(".")[0] in tree.child_modules
     )
 
@@ -204,6 +207,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     (root / "sphinxext" / "warnings.py").write_text("")
     (root / "child" / "worker.py").write_text("import json\nimport protocol\n")
     (root / "child" / "protocol.py").write_text("from . import worker\n")
+    (root / "child" / "server.py").write_text("from _layertrace_child.protocol import x\n")
     (root / "capture" / "runner.py").write_text("from pkg.model import Capture\n")
     (root / "meaning" / "layers.py").write_text("from ..model import x\nfrom . import codes\n")
     (root / "meaning" / "codes.py").write_text("import errno\n")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sphinx_layertrace.child import worker as _worker
+from sphinx_layertrace.child import protocol
 
 WORKER = str(Path(__file__).parent.parent / "child" / "worker.py")
 _VERSION_NAME = re.compile(r"^python(3\.\d+)$")
@@ -100,7 +100,7 @@ def current() -> Interpreter:
 
 @lru_cache(maxsize=1)
 def _this_process() -> Interpreter:
-    info = _worker.interpreter_info()
+    info = protocol.interpreter_info()
     return Interpreter(
         label=current_label(),
         executable=sys.executable,

@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass
 
-from sphinx_layertrace.child import worker as _worker
+from sphinx_layertrace.child import protocol
 from sphinx_layertrace.meaning.codes import CodeExplanation, KernelCall, explain, kernel_call
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.meaning.links import source_url
@@ -237,7 +237,7 @@ def session_text(capture: Capture) -> str:
 
 def _prompted(step: Step) -> str:
     lines = step.source.rstrip("\n").split("\n")
-    if _worker.is_comment(step.source):
+    if protocol.is_comment(step.source):
         out = [f">>> {line}".rstrip() + "\n" for line in lines]  # each comment line is an input
     else:
         out = [f">>> {lines[0]}\n"] + [f"... {line}\n" for line in lines[1:]]
@@ -258,7 +258,7 @@ def _ends_with_empty_line(source: str) -> bool:
         body = ast.parse(source).body
     except (SyntaxError, ValueError):
         return False
-    return bool(body) and isinstance(body[-1], _worker.COMPOUND)
+    return bool(body) and isinstance(body[-1], protocol.COMPOUND)
 
 
 def _prompted_source(code: str) -> str:
