@@ -101,7 +101,8 @@ class Resolver:
         entry = InventoryAdapter(self.env).main_inventory.get("py:data", {}).get(f"errno.{name}")
         if entry is None:
             return None
-        return getattr(entry, "uri", None) or entry[2]
+        uri = getattr(entry, "uri", None) or entry[2]  # an _InventoryItem (8.2+) or a tuple
+        return str(uri)
 
 
 def _fold_limit(node: Any, config: Any) -> int:
