@@ -162,23 +162,7 @@ def violations(root: Path, rule: Rule) -> list[str]:
 # -- the package keeps its rules ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "rule",
-    [
-        "child",
-        pytest.param(
-            "capture",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="capture/frozen.py imports render.doctree (Shown, caption); "
-                "helper 'explain' moves that out — remove this mark when it lands",
-            ),
-        ),
-        "model",
-        "meaning",
-        "glue",
-    ],
-)
+@pytest.mark.parametrize("rule", ["child", "capture", "model", "meaning", "glue"])
 def test_package_keeps_the_import_rule(rule: str) -> None:
     assert violations(ROOT, RULES[rule]) == []
 

@@ -552,16 +552,18 @@ def _reader(directory: str, seed: int, deadline: float, conn) -> None:
     conn.close()
 
 
-def _kill_writers_until(ctx, directory, deadline, rng):
-    """Two writers, one of them SIGKILLed at a random moment and replaced, until ``deadline``;
-    how many kills."""
+def _kill_writers_until(ctx, directory, deadline, rng, at_least=20):
+    """Two writers, one of them SIGKILLed at a random moment and replaced, until ``deadline``
+    and at least ``at_least`` kills (a loaded machine starts processes slowly); how many."""
     writers = [ctx.Process(target=_writer, args=(directory, n)) for n in range(2)]
     for proc in writers:
         proc.start()
     kills = 0
     seed = 2
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline or (
+            kills < at_least and time.monotonic() < deadline + 30
+        ):
             time.sleep(rng.uniform(0.005, 0.04))
             slot = rng.randrange(len(writers))
             os.kill(writers[slot].pid, signal.SIGKILL)
