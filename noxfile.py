@@ -87,6 +87,9 @@ def _unresolvable(session: nox.Session, requirement: str) -> str:
     )
     if proc.returncode == 0:
         return ""
+    needs = re.search(r"depends on Python(\S+?)[,.]? ", proc.stderr)
+    if needs:
+        return f"{requirement} needs Python {needs[1]}"
     lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
     return " ".join(lines[:3])[:300] or "the resolver found no release"
 
