@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: docs test test-offline test-browser bench bench-sphinx lint format clean
+.PHONY: docs test test-offline test-browser bench bench-sphinx lint format clean dist test-matrix test-matrix-edges
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,docs,browser]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs,browser,themes,tools]"
 	touch $(STAMP)
 
 docs: $(STAMP)
@@ -52,3 +52,21 @@ format: $(STAMP)
 
 clean:
 	rm -rf docs/_build build .layertrace-cache docs/.layertrace-cache
+
+# -- packaging and compatibility (noxfile.py) -------------------------------------------------------
+
+# sdist and wheel into dist/, checked as PyPI would check them.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+# Every Sphinx x CPython cell this machine can run (see noxfile.py), then the results file the docs
+# render (docs/_data/compatibility.json). The file is written even when a cell fails.
+NOX := $(BIN)/nox --no-error-on-missing-interpreters
+test-matrix: $(STAMP)
+	$(NOX) -s matrix; status=$$?; $(NOX) -s matrix_report && exit $$status
+
+# The oldest and the newest cell only (CI): a few minutes.
+test-matrix-edges: $(STAMP)
+	$(NOX) -s "matrix-3.10(sphinx='7.2')" "matrix-3.13(sphinx='9.x')"

@@ -15,9 +15,15 @@ from sphinx_layertrace.sphinxext.domain import LayertraceDomain
 from sphinx_layertrace.sphinxext.session import Session
 
 logger = logging.getLogger(__name__)
+#: Builders whose output never shows a capture (no output, link checking, doctests, message
+#: catalogs, change lists): they get no session, so no snippet runs and no snippet warns there.
+QUIET_BUILDERS = frozenset({"dummy", "linkcheck", "doctest", "gettext", "changes", "coverage"})
 
 
 def builder_inited(app: Any) -> None:
+    if app.builder.name in QUIET_BUILDERS:
+        app.layertrace = None
+        return
     app.layertrace = Session(app)
     if app.builder.format == "html":
         static = os.fspath(STATIC)
@@ -37,7 +43,9 @@ def _domain(env: Any) -> LayertraceDomain:
 
 def doctree_read(app: Any, doctree: nodes.document) -> None:
     """Plan every snippet of the document and, in the main process, start running it now."""
-    session: Session = app.layertrace
+    session: Session | None = app.layertrace
+    if session is None:
+        return
     planned = [plan for node in doctree.findall(layertrace_pending) for plan in session.plan(node)]
     for plan in planned:
         session.submit(plan)
@@ -48,14 +56,18 @@ def doctree_read(app: Any, doctree: nodes.document) -> None:
 def merge_info(app: Any, env: Any, docnames: list[str], other: Any) -> None:
     """A chunk of forked readers is done (its plans are merged into the domain by now): submit
     its snippets, while the rest is read."""
-    session: Session = app.layertrace
+    session: Session | None = app.layertrace
+    if session is None:
+        return
     session.read_elsewhere.update(docnames)
     _submit(session, _domain(env).plans_of(docnames))
 
 
 def env_updated(app: Any, env: Any) -> list[str]:
     """After parallel reads: submit whatever forked readers planned and is not running yet."""
-    session: Session = app.layertrace
+    session: Session | None = app.layertrace
+    if session is None:
+        return []
     _submit(session, _domain(env).plans_of(sorted(session.read_elsewhere)))
     return []
 

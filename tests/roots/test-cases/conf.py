@@ -5,3 +5,4 @@ layertrace_timeout = 5
 layertrace_cache_dir = os.environ.get("LAYERTRACE_TEST_CACHE", ".layertrace-cache")
 myst_enable_extensions = ["attrs_block"]
 myst_fence_as_directive = ["layertrace"]
+show_warning_types = True  # the [type.subtype] of warnings on Sphinx 7.3 and 7.4 too
