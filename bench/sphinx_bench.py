@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -125,6 +126,7 @@ class Project:
         self.out = self.root / "_build"
         self.cache = self.src / ".layertrace-cache"
         self.last_log = ""
+        self.last_cpu = 0.0
 
     def clean(self, *, cache: bool) -> None:
         shutil.rmtree(self.out, ignore_errors=True)
@@ -143,11 +145,16 @@ class Project:
         # files; without this, an editable install of the extension (and nothing else) would be
         # recompiled from source in every build (~50 ms of a 0.5 s warm build).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run(
             cmd, check=False, capture_output=True, text=True, env=env, cwd=self.root
         )
         elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # every process of the build: Sphinx, its -j forks, the workers and each snippet's child
+        # (all reaped by their parents, so the kernel adds them to this process's children)
+        self.last_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         self.last_log = proc.stdout + proc.stderr
         if proc.returncode:
             raise SystemExit(f"{self.variant}-{self.n} build failed:\n{self.last_log[-3000:]}")
@@ -189,6 +196,7 @@ def measure(python: Path, n: int, runs: int, variants: tuple[str, ...]) -> dict:
             raise SystemExit(f"{project.variant}-{n}: {found} tracebacks rendered, want {want}")
         print(f"  verified {project.variant}-{n}: {found} tracebacks; {project.ran()}", flush=True)
     times: dict[str, dict[str, list[float]]] = {s[0]: {} for s in SCENARIOS}
+    cpu: dict[str, dict[str, list[float]]] = {s[0]: {} for s in SCENARIOS}
     ran: dict[str, dict[str, str]] = {s[0]: {} for s in SCENARIOS}
     for r in range(runs):
         for name, which, clean, jobs in SCENARIOS:
@@ -204,9 +212,13 @@ def measure(python: Path, n: int, runs: int, variants: tuple[str, ...]) -> dict:
                     project.build()  # warm needs a previous build
                 elapsed = project.build(jobs)
                 times[name].setdefault(variant, []).append(elapsed)
+                cpu[name].setdefault(variant, []).append(project.last_cpu)
                 ran[name][variant] = project.ran()
-                print(f"  run {r + 1} {name:9} {variant:10} {elapsed:7.2f} s  {project.ran()}")
-    return {"n": n, "times": times, "ran": ran}
+                print(
+                    f"  run {r + 1} {name:9} {variant:10} {elapsed:7.2f} s"
+                    f"  cpu {project.last_cpu:7.2f} s  {project.ran()}"
+                )
+    return {"n": n, "times": times, "cpu": cpu, "ran": ran}
 
 
 def report(results: list[dict]) -> str:
@@ -214,8 +226,9 @@ def report(results: list[dict]) -> str:
         "| N | scenario | plain s | layertrace s | ipython s | layertrace ms/snippet over plain "
         "| ipython ms/snippet over plain | layertrace ÷ plain (per-run median) "
         "| ipython ÷ layertrace (per snippet) "
+        "| layertrace CPU ms/snippet over plain (all processes) "
         "| layertrace executions |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         n = result["n"]
@@ -233,14 +246,20 @@ def report(results: list[dict]) -> str:
             else:
                 vs = "-"
             plain_label = f"{med['plain']:.2f}" if "plain" in med else "-"
+            spent = {
+                v: statistics.median(c) for v, c in result.get("cpu", {}).get(name, {}).items()
+            }
+            cpu_over = _over(spent.get("layertrace"), spent.get("plain"), n)
             lines.append(
                 f"| {n} | {name} | {plain_label} | {_fmt(lt)} | {_fmt(ip)} | {_fmt(lt_over, 1)} "
-                f"| {_fmt(ip_over, 1)} | {ratio} | {vs} "
+                f"| {_fmt(ip_over, 1)} | {ratio} | {vs} | {_fmt(cpu_over, 1)} "
                 f"| {result['ran'][name].get('layertrace', '-')} |"
             )
         for variant in ("plain", "layertrace"):
             parallel = _paired(times["cold -j 2"].get(variant), times["cold"].get(variant))
-            lines.append(f"| {n} | {variant} -j 2 ÷ -j 1 (cold) | | {_fmt(parallel)} | | | | | | |")
+            lines.append(
+                f"| {n} | {variant} -j 2 ÷ -j 1 (cold) | | {_fmt(parallel)} | | | | | | | |"
+            )
     return "\n".join(lines)
 
 
@@ -263,7 +282,9 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 300])
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=[100, 300], help="e.g. 300 1000 3000"
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--json", type=Path, help="also write the raw timings here")

@@ -47,6 +47,34 @@ def _build(make_app, src: Path, out: Path, **kwargs):
     return app, warning.getvalue()
 
 
+def _children_of_this_process() -> list[str]:
+    """Command lines of this process's live children, read from /proc (Linux)."""
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            try:
+                found.append(
+                    Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                )
+            except OSError:
+                continue
+    return found
+
+
+def _build_watching_workers(make_app, src: Path, out: Path, **kwargs):
+    """Build, and list the worker processes alive when the build finishes (before they close)."""
+    warning = StringIO()
+    app = _new_app(make_app, src, out, warning=warning, status=StringIO(), **kwargs)
+    seen: list[str] = []
+
+    def look(_app, _exc):
+        seen.extend(cmd for cmd in _children_of_this_process() if " serve" in cmd)
+
+    app.connect("build-finished", look, priority=1)  # before the extension closes its workers
+    app.build()
+    return app, warning.getvalue(), seen
+
+
 def _blocks(outdir: Path) -> dict[str, list[str]]:
     """Every rendered ``.layertrace`` element, per page."""
     found = {}
@@ -62,9 +90,11 @@ def _cache_entries() -> list[Path]:
     return sorted(Path(os.environ["LAYERTRACE_TEST_CACHE"]).glob("*.json"))
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_warm_rebuild_and_fresh_outdir_run_nothing(make_app, tmp_path):
     src = _copy_root(tmp_path)
-    app, warnings = _build(make_app, src, tmp_path / "out")
+    app, warnings, workers = _build_watching_workers(make_app, src, tmp_path / "out")
+    assert workers, "the first build ran its snippets in no worker this test could see"
     assert (app.layertrace.executed, app.layertrace.from_cache) == (SNIPPETS, 0)
     assert warnings == ""
     first = _blocks(Path(app.outdir))
@@ -81,9 +111,9 @@ def test_warm_rebuild_and_fresh_outdir_run_nothing(make_app, tmp_path):
     assert warnings == ""
 
     # `rm -rf _build`: every page is read and written again, every capture comes from the cache
-    fresh, warnings = _build(make_app, src, tmp_path / "fresh-out")
+    fresh, warnings, workers = _build_watching_workers(make_app, src, tmp_path / "fresh-out")
     assert (fresh.layertrace.executed, fresh.layertrace.from_cache) == (0, SNIPPETS)
-    assert fresh.layertrace._runner is None  # no worker was even started
+    assert workers == []  # no worker was even started
     assert warnings == ""
     assert _blocks(Path(fresh.outdir)) == first
 
@@ -206,14 +236,14 @@ def test_execute_always_and_never(make_app, tmp_path):
     assert (always.layertrace.executed, always.layertrace.from_cache) == (SNIPPETS, 0)
     assert warnings == ""
 
-    never, warnings = _build(
+    never, warnings, workers = _build_watching_workers(
         make_app,
         src,
         tmp_path / "never",
         confoverrides={"layertrace_execute": "never", "layertrace_cache_dir": str(tmp_path / "e")},
     )
     assert never.layertrace.executed == 0
-    assert never.layertrace._runner is None
+    assert workers == []
     lines = warnings.strip().splitlines()
     assert len(lines) == SNIPPETS, warnings
     assert all("[layertrace.not-run]" in line for line in lines), warnings

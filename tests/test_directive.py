@@ -71,21 +71,36 @@ def test_no_build_paths_in_output(app):
         assert path not in html, path
 
 
-@pytest.mark.parametrize(
-    ("code", "title"),
-    [
-        (
-            "import socket\nsocket.create_connection(\n    ('127.0.0.1', 9),\n)\n",
-            "socket.create_connection(",
-        ),
-        ("x = 1\n1 / x  # fails\n# a closing remark\n", "1 / x  # fails"),
-        ("@decorator\ndef f():\n    pass\n", "def f():"),
-        ("print(1\n# unclosed\n", "print(1"),
-        ("# only a comment\n", "# only a comment"),
-    ],
-)
-def test_a_name_without_caption_is_titled_by_its_last_statement(code, title):
-    """The :ref: text of a caption-less :name:: the last statement's first line, not ``)``."""
-    from sphinx_layertrace.sphinxext.directive import _last_statement
+TITLES = [
+    (
+        "import socket\nsocket.create_connection(\n    ('127.0.0.1', 9),\n)\n",
+        "socket.create_connection(",
+    ),
+    ("x = 1\n1 / x  # fails\n# a closing remark\n", "1 / x  # fails"),
+    ("@decorator\ndef f():\n    pass\n", "def f():"),
+    ("print(1\n# unclosed\n", "print(1"),
+    ("# only a comment\n", "# only a comment"),
+]
 
-    assert _last_statement(code) == title
+
+def test_a_name_without_caption_is_titled_by_its_last_statement(make_app, tmp_path):
+    """The :ref: text of a caption-less :name:: the last statement's first line, not ``)``."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        f'extensions = ["sphinx_layertrace"]\nlayertrace_cache_dir = {str(tmp_path / "c")!r}\n'
+    )
+    body = ["Titles", "======", ""]
+    for number, (code, _title) in enumerate(TITLES):
+        body += [".. layertrace::", f"   :name: snippet-{number}", ""]
+        body += ["   " + line if line else "" for line in code.splitlines()]
+        body += [""]
+    body += ["References", "----------", ""]
+    body += [f"* :ref:`snippet-{number}`" for number in range(len(TITLES))]
+    (src / "index.rst").write_text("\n".join(body) + "\n")
+    app = make_app("text", srcdir=src)
+    app.build()
+    text = (Path(app.outdir) / "index.txt").read_text(encoding="utf-8")
+    references = text[text.index("\nReferences\n") :]
+    listed = [line[2:] for line in references.splitlines() if line.startswith("* ")]
+    assert listed == [title for _code, title in TITLES], references

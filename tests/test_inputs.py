@@ -322,20 +322,22 @@ def test_code_on_the_directive_line_comes_before_the_option_block(tmp_path):
     assert "ConnectionRefusedError" in html and "SyntaxError" not in html
 
 
-def test_options_still_apply_if_docutils_reads_them_itself(make_app, tmp_path, monkeypatch):
-    """The spec is falsy only to docutils' parser as it is today; if docutils ever asked from
-    elsewhere, it would read the block itself and the directive must still see the options."""
-    from sphinx_layertrace.sphinxext import directive
-
-    monkeypatch.setattr(directive._OptionSpec, "__bool__", lambda self: True)
+def test_options_still_apply_when_docutils_reads_them_itself(make_app, tmp_path):
+    """An extension that subclasses the directive with a plain option spec makes docutils read
+    the option block itself: the directive must still see and apply the options."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "conf.py").write_text(
+        "from docutils.parsers.rst import directives\n"
+        "from sphinx_layertrace.sphinxext.directive import LayertraceDirective\n"
+        "class Trace(LayertraceDirective):\n"
+        "    option_spec = {'caption': directives.unchanged, 'style': directives.unchanged}\n"
+        "def setup(app):\n"
+        "    app.add_directive('trace', Trace)\n"
         f'extensions = ["sphinx_layertrace"]\nlayertrace_cache_dir = {str(tmp_path / "cache")!r}\n'
     )
     (src / "index.rst").write_text(
-        "T\n=\n\n.. layertrace:: x = 1\n   :caption: Read by docutils\n   :style: script\n\n"
-        "   1 / 0\n"
+        "T\n=\n\n.. trace:: x = 1\n   :caption: Read by docutils\n   :style: script\n\n   1 / 0\n"
     )
     app = make_app("html", srcdir=src)
     app.build()

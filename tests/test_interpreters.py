@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
+import shlex
+import subprocess
 import sys
 
 import pytest
 
 from sphinx_layertrace.capture.interpreters import (
+    WORKER,
     MissingInterpreter,
     Registry,
     current,
@@ -19,13 +23,27 @@ from sphinx_layertrace.capture.interpreters import (
 OLD = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.7.*/bin/python3")))
 
 
-@pytest.mark.skipif(not OLD, reason="no CPython 3.7 under ~/.pyenv/versions")
-def test_an_installed_but_too_old_python_is_named_as_such():
-    for ask in (lambda: Registry("auto").get("3.7"), lambda: resolve_executable("3.7")):
-        with pytest.raises(MissingInterpreter, match=r"Python 3\.7\.\d+ at .* is older than 3\.8"):
-            ask()
-    with pytest.raises(MissingInterpreter, match=r"is older than 3\.8"):
-        Registry({"old": OLD[0]}).get("old")
+def _a_python_3_7(tmp_path) -> str:
+    """An executable that answers the probe as a 3.7 does (this machine's own answer with the
+    version changed), so the check runs everywhere; real 3.7s are checked where pyenv has one."""
+    answer = subprocess.run(
+        [sys.executable, WORKER, "info"], capture_output=True, check=True, text=True
+    ).stdout
+    info = json.loads(answer)
+    info["python"]["version"] = "3.7.17"
+    script = tmp_path / "python3.7"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' {shlex.quote(json.dumps(info))}\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_an_installed_but_too_old_python_is_named_as_such(tmp_path):
+    if OLD:
+        for ask in (lambda: Registry("auto").get("3.7"), lambda: resolve_executable("3.7")):
+            with pytest.raises(MissingInterpreter, match=r"Python 3\.7\.\d+ at .* older than 3\.8"):
+                ask()
+    with pytest.raises(MissingInterpreter, match=r"Python 3\.7\.17 at .* is older than 3\.8"):
+        Registry({"old": _a_python_3_7(tmp_path)}).get("old")
 
 
 def test_a_label_nobody_has_is_not_installed():
@@ -35,12 +53,12 @@ def test_a_label_nobody_has_is_not_installed():
         Registry({}).get("9.9")
 
 
-def test_a_label_configured_like_this_pythons_x_y_is_the_users_choice():
+def test_a_label_configured_like_this_pythons_x_y_is_the_users_choice(tmp_path):
     """``{"3.11": "/usr/bin/python3.11"}`` on a 3.11 Sphinx runs 3.11 snippets there; a snippet
     without ``:python:`` still runs under the Python running Sphinx."""
-    other = os.path.realpath(sys.executable)  # the venv's base interpreter: same X.Y, other path
-    if other == current().executable:
-        pytest.skip("this Python is not a venv's: no second executable of its X.Y at hand")
+    other = str(tmp_path / "python3")  # the same X.Y at another path, as a user's install is
+    os.symlink(os.path.realpath(sys.executable), other)
+    assert other != current().executable
     registry = Registry({current_label(): other})
     assert registry.get(current_label()).executable == other
     assert registry.default() == current()

@@ -20,7 +20,7 @@ from sphinx.errors import SphinxError
 
 from sphinx_layertrace.capture import frozen as platforms
 from sphinx_layertrace.capture.interpreters import Registry, resolve_executable
-from sphinx_layertrace.meaning.links import capture_meets
+from sphinx_layertrace.meaning.expect import capture_meets
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.sphinxext.session import snippet_id
 

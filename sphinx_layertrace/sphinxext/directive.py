@@ -20,7 +20,7 @@ from docutils.utils import escape2null, unescape
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from sphinx_layertrace.meaning.links import parse_expect
+from sphinx_layertrace.meaning.expect import parse_expect
 from sphinx_layertrace.render.nodes import layertrace_pending, layertrace_target
 
 SETUP_KEY = "layertrace_setup"

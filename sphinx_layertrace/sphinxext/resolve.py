@@ -12,8 +12,8 @@ from docutils import nodes
 from sphinx.util import logging
 
 from sphinx_layertrace.capture import frozen as platforms
+from sphinx_layertrace.meaning.expect import capture_meets
 from sphinx_layertrace.meaning.layers import LayerMap
-from sphinx_layertrace.meaning.links import capture_meets
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.render.doctree import RenderOptions, Shown, build, caption
 from sphinx_layertrace.render.nodes import layertrace_pending
