@@ -38,6 +38,9 @@ class Frame:
     origin: Origin = "other"
     stdlib_path: str = ""
     repeated: int = 0  # "[Previous line repeated N more times]" follows this frame
+    #: What this layer was asked: (argument name, repr capped and redacted) of the frame's
+    #: function, recorded for the first frame of each module on the path (child/arguments.py).
+    arguments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,26 @@ class SyscallEvent:
 
     event: str
     args: str
+
+
+@dataclass(frozen=True)
+class FlatError:
+    """A lower error a library folded into its exception, read from the object (never the text).
+
+    ``source`` says where it was read (``paramiko NoValidConnectionsError.errors``), ``where``
+    the address or server it belongs to, ``detail`` grpc's debug string; ``same_as`` is
+    ``cause``/``context`` when it is the very exception already chained (child/flattened.py).
+    """
+
+    source: str
+    where: str = ""
+    type: str = ""
+    module: str = ""
+    message: str = ""
+    errno: int | None = None
+    errno_name: str = ""
+    detail: str = ""
+    same_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,7 @@ class ExceptionInfo:
     suppress_context: bool = False
     exceptions: tuple[ExceptionInfo, ...] = ()
     formatted: str = ""  # the whole text CPython prints for this exception and its chain
+    flattened: tuple[FlatError, ...] = ()  # per-address/per-server errors the library kept
 
     @property
     def qualified(self) -> str:
@@ -264,6 +288,7 @@ _SEQUENCES = {
     "steps": Step,
     "syscalls": SyscallEvent,
     "exceptions": ExceptionInfo,
+    "flattened": FlatError,
 }
 
 
@@ -331,6 +356,8 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             if not isinstance(raw, allowed) or (isinstance(raw, bool) and bool not in allowed):
                 raise TypeError(f"{cls.__name__}.{key} has the wrong type ({type(raw).__name__})")
             values[key] = raw
+        elif key == "arguments":
+            values[key] = _pairs(raw)
         else:  # tuple[str, ...]
             if not isinstance(raw, list | tuple) or not all(isinstance(i, str) for i in raw):
                 raise TypeError(f"{cls.__name__}.{key} must be a list of strings")
@@ -341,3 +368,19 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     instance = object.__new__(cls)
     instance.__dict__.update(values)
     return instance
+
+
+def _pairs(raw: Any) -> tuple[tuple[str, str], ...]:
+    """``[[name, repr], ...]`` -> tuple of string pairs (a frame's recorded arguments)."""
+    if not isinstance(raw, list | tuple):
+        raise TypeError("Frame.arguments must be a list of [name, value] pairs")
+    pairs = []
+    for item in raw:
+        if not (
+            isinstance(item, list | tuple)
+            and len(item) == 2
+            and all(isinstance(i, str) for i in item)
+        ):
+            raise TypeError("Frame.arguments must be a list of [name, value] pairs")
+        pairs.append((item[0], item[1]))
+    return tuple(pairs)
