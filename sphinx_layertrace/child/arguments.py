@@ -154,10 +154,11 @@ def frame_arguments(frame, redactor):
     for name in names:
         if name not in local:
             continue  # deleted by the function before it ended
-        if is_secret_name(name):
-            out.append([name, REDACTED])
+        value = local[name]
+        if is_secret_name(name) and not (value is None or isinstance(value, bool)):
+            out.append([name, REDACTED])  # None/True/False under a secret name hide nothing
         else:
-            out.append([name, redactor.shown(local[name])])
+            out.append([name, redactor.shown(value)])
     return out
 
 

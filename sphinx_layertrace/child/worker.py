@@ -1217,8 +1217,45 @@ def read_file(path, limit):
 # ---------------------------------------------------------------------------------------------
 
 
+_SIBLINGS = {}
+
+
+def sibling(name):
+    """A module of this folder (``arguments``, ``flattened``), loaded by path under a private name.
+
+    The worker runs as a script under any CPython, where the package may not be importable; the
+    module is not put in ``sys.modules``, so no snippet sees it.
+    """
+    module = _SIBLINGS.get(name)
+    if module is None:
+        import importlib.util
+
+        path = os.path.join(os.path.dirname(WORKER_FILE), name + ".py")
+        spec = importlib.util.spec_from_file_location("_layertrace_child_" + name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _SIBLINGS[name] = module
+    return module
+
+
+def chain_arguments(exc):
+    """``{id(traceback entry): [[name, repr], ...]}``: what each layer was asked (redacted)."""
+    try:
+        return sibling("arguments").chain_arguments(exc)
+    except Exception:
+        return {}  # a snippet that broke repr or the frames: no arguments, never no report
+
+
+def flattened_errors(exc, masker):
+    try:
+        return sibling("flattened").flattened(exc, masker.text)
+    except Exception:
+        return []
+
+
 def describe(exc, masker):
     strip_worker_frames(exc)
+    arguments = chain_arguments(exc)
     te = None
     try:
         # what traceback.format_exception builds; its stack and header serve describe_one too
@@ -1232,7 +1269,7 @@ def describe(exc, masker):
     # a syntax error the prompt itself reported: its words, printed by C on 3.8-3.12, where the
     # traceback module draws some carets otherwise
     formatted = getattr(exc, "_layertrace_printed", None) or formatted
-    data = describe_one(exc, masker, set(), 0, te)
+    data = describe_one(exc, masker, set(), 0, te, arguments)
     data["formatted"] = masker.text(_cap(formatted, MAX_MESSAGE * 4))
     return data
 
@@ -1258,7 +1295,7 @@ def strip_worker_frames(exc, seen=None):
             strip_worker_frames(sub, seen)
 
 
-def describe_one(exc, masker, seen, depth, te=None):
+def describe_one(exc, masker, seen, depth, te=None, arguments=None):  # noqa: PLR0917
     seen.add(id(exc))
     cls = type(exc)
     te_lines = None
@@ -1283,7 +1320,7 @@ def describe_one(exc, masker, seen, depth, te=None):
         "mro": ["%s.%s" % (c.__module__, c.__qualname__) for c in cls.__mro__],
         "message": masker.text(_cap(message, MAX_MESSAGE)),
         "header": masker.text(_cap(header, MAX_MESSAGE)),
-        "frames": frames_of(exc, masker, te.stack if te is not None else None),
+        "frames": frames_of(exc, masker, te.stack if te is not None else None, arguments),
         "suppress_context": bool(exc.__suppress_context__),
     }
     notes = getattr(exc, "__notes__", None)
@@ -1291,15 +1328,18 @@ def describe_one(exc, masker, seen, depth, te=None):
         data["notes"] = [masker.text(_cap(str(n), MAX_MESSAGE)) for n in notes[:20]]
     if isinstance(exc, OSError):
         data.update(os_error_fields(exc, masker))
+    flat = flattened_errors(exc, masker)
+    if flat:
+        data["flattened"] = flat
     if depth < MAX_CHAIN:
         for attr, key in (("__cause__", "cause"), ("__context__", "context")):
             linked = getattr(exc, attr)
             if isinstance(linked, BaseException) and id(linked) not in seen:
-                data[key] = describe_one(linked, masker, seen, depth + 1)
+                data[key] = describe_one(linked, masker, seen, depth + 1, None, arguments)
         subs = getattr(exc, "exceptions", None)
         if isinstance(subs, (list, tuple)) and _is_group(exc):
             data["exceptions"] = [
-                describe_one(sub, masker, seen, depth + 1)
+                describe_one(sub, masker, seen, depth + 1, None, arguments)
                 for sub in subs[:15]
                 if isinstance(sub, BaseException) and id(sub) not in seen
             ]
@@ -1345,7 +1385,7 @@ def exc_code_names(exc):
     return errno_mod.errorcode
 
 
-def frames_of(exc, masker, summaries=None):
+def frames_of(exc, masker, summaries=None, arguments=None):
     tb = exc.__traceback__
     entries = []
     while tb is not None:
@@ -1384,6 +1424,9 @@ def frames_of(exc, masker, summaries=None):
         }
         if rel:
             item["stdlib_path"] = rel
+        asked = arguments.get(id(tb)) if arguments else None
+        if asked:
+            item["arguments"] = [[name, masker.text(shown)] for name, shown in asked]
         for attr in ("end_lineno", "colno", "end_colno"):
             value = getattr(fs, attr, None)
             if value is not None:
