@@ -141,3 +141,29 @@ def test_basic_auth_header_never_leaves_in_a_repr():
     import base64
 
     assert base64.b64encode(f"user:{SECRET}".encode()).decode()[:12] not in shown
+
+
+def test_slow_reprs_stop_at_the_budget():
+    import time
+
+    class Slow:
+        def __repr__(self):
+            time.sleep(0.05)
+            return "Slow()"
+
+    names = [f"fake.layer{i}" for i in range(10)]
+    layers = [module_named(name, "def call(value, below):\n    below(value)\n") for name in names]
+
+    def bottom(value):
+        raise ValueError("bottom")
+
+    def chain_from(i):
+        if i == len(layers):
+            return bottom
+        return lambda value: layers[i]["call"](value, chain_from(i + 1))
+
+    exc = raised(lambda: chain_from(0)(Slow()))
+    started = time.monotonic()
+    found = chain_arguments(exc, budget=0.12)
+    assert time.monotonic() - started < 0.5
+    assert 1 <= len(found) < 10  # some layers recorded, then the budget ran out

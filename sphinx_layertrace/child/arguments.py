@@ -17,11 +17,16 @@ Redaction, before anything leaves the child:
   keys) lose it.
 
 Every repr is capped at :data:`MAX_REPR` characters; a repr that raises is ``<unrepresentable>``.
+A repr is the library's (or the snippet's) own code: recording stops once :data:`BUDGET` seconds
+are spent, so slow reprs cost a snippet at most that much (one that never returns meets the
+snippet's timeout, like any other code of the snippet).
 """
 
 import re
+import time
 
 MAX_REPR = 80
+BUDGET = 0.25  # seconds of reprs per traceback
 REDACTED = "***"
 UNREPRESENTABLE = "<unrepresentable>"
 
@@ -32,11 +37,12 @@ _KEYED_VALUE = re.compile(
     r"(?P<key>['\"]?" + _SECRET_WORD + r"['\"]?\s*[:=]\s*)(?P<value>b?'[^']*'|b?\"[^\"]*\")",
     re.IGNORECASE,
 )
+_SCHEMES = re.compile(r"Basic|Bearer|Digest|Token")
 _SCHEME_VALUE = re.compile(r"\b(Basic|Bearer|Digest|Token)\s+[A-Za-z0-9+/=._~-]{6,}")
 _PRIVATE_KEY = re.compile(
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)"
 )
-_MIN_REMEMBERED = 4  # shorter strings inside a redacted value are too common to cut out
+_MIN_REMEMBERED = 6  # shorter strings inside a redacted value are too common to cut out
 
 # Python 3.8's code flags, stable since 2.x: CO_VARARGS and CO_VARKEYWORDS.
 _CO_VARARGS = 0x04
@@ -85,17 +91,26 @@ class Redactor:
         elif isinstance(value, (tuple, list, set, frozenset)):
             items = list(value)[:20]
         else:
-            items = [getattr(value, name, None) for name in ("username", "password", "token")]
+            items = []
+            for name in ("password", "token", "secret"):  # an auth object's own fields
+                try:
+                    items.append(getattr(value, name, None))
+                except Exception:
+                    pass
         for item in items:
             self.remember(item, depth + 1)
 
     def text(self, text):
-        for secret in sorted(self.known, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        text = _KEYED_VALUE.sub(lambda m: m.group("key") + REDACTED, text)
-        text = _SCHEME_VALUE.sub(lambda m: m.group(1) + " " + REDACTED, text)
-        return _PRIVATE_KEY.sub(REDACTED, text)
+        found = [secret for secret in self.known if secret in text]
+        for secret in sorted(found, key=len, reverse=True):  # overlapping secrets go whole
+            text = text.replace(secret, REDACTED)
+        if SECRET_NAME.search(text):  # the cheap test first: most reprs name no secret
+            text = _KEYED_VALUE.sub(lambda m: m.group("key") + REDACTED, text)
+        if _SCHEMES.search(text):
+            text = _SCHEME_VALUE.sub(lambda m: m.group(1) + " " + REDACTED, text)
+        if "PRIVATE KEY" in text:
+            text = _PRIVATE_KEY.sub(REDACTED, text)
+        return text
 
     def shown(self, value):
         """``repr(value)`` with secrets cut out and capped; dicts redact secret-looking keys."""
@@ -143,13 +158,16 @@ def cap(text, limit=MAX_REPR):
 
 
 def frame_arguments(frame, redactor):
-    """``[[name, shown repr], ...]`` for the arguments of ``frame``'s function."""
+    """``[[name, shown repr], ...]`` for the arguments of ``frame``'s function.
+
+    Call :func:`remember_secret_arguments` on every frame to be shown first, so a secret passed
+    to one frame is cut out of the reprs of all of them.
+    """
     try:
         names = argument_names(frame.f_code)
         local = frame.f_locals
     except Exception:
         return []
-    remember_secret_arguments(frame, redactor)
     out = []
     for name in names:
         if name not in local:
@@ -214,7 +232,7 @@ def chain_tracebacks(exc, limit=16):
     return out
 
 
-def chain_arguments(exc, known_secrets=()):
+def chain_arguments(exc, known_secrets=(), budget=BUDGET):
     """``{id(traceback entry): arguments}`` for the first frame of each module on the path.
 
     The child groups by module, an approximation of the parent's components (which may merge
@@ -235,7 +253,10 @@ def chain_arguments(exc, known_secrets=()):
     for entry in picked:
         remember_secret_arguments(entry.tb_frame, redactor)
     recorded = {}
+    deadline = time.monotonic() + budget
     for entry in picked:
+        if time.monotonic() > deadline:
+            break
         arguments = frame_arguments(entry.tb_frame, redactor)
         if arguments:
             recorded[id(entry)] = arguments

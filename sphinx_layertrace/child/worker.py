@@ -1806,6 +1806,11 @@ class Server:
         global _SOURCES
         _SOURCES = {name: entry[0] for name, entry in linecache.cache.items() if len(entry) == 4}
         warm_resolver()
+        for name in ("arguments", "flattened"):
+            try:
+                sibling(name)  # loaded once here, not compiled again in every child
+            except Exception:
+                pass
         _STDIN.append(open(os.devnull))  # noqa: SIM115 - every child's sys.stdin
         _KEEP.extend([sys.stdin, sys.stdout, sys.stderr, sys.__stdin__, sys.__stdout__])
         for name in ("RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_AS", "RLIMIT_NPROC"):
