@@ -16,10 +16,13 @@ from collections.abc import Sequence
 
 from sphinx_layertrace.capture.interpreters import MissingInterpreter, resolve_executable
 from sphinx_layertrace.capture.runner import Request, Runner
+from sphinx_layertrace.meaning.explanation import explain_capture
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.render.annotate import annotate, plain_text, session_text
-from sphinx_layertrace.render.doctree import counted
+from sphinx_layertrace.render.annotate import plain_text, segments
+from sphinx_layertrace.render.picture import picture_lines
+from sphinx_layertrace.render.transcript import session_text
+from sphinx_layertrace.render.words import counted
 
 EXIT_OK = 0
 EXIT_DRIFT = 1
@@ -89,11 +92,15 @@ def format_text(c: Capture) -> str:
         out.append(c.stderr.rstrip("\n"))
     exc = c.exception
     if c.outcome == "raised" and exc is not None:
-        annotated = annotate(c, LayerMap.build(), source_links=False)
-        out.append(plain_text(annotated).rstrip("\n"))
-        if annotated.kernel is not None:
+        explanation = explain_capture(c, LayerMap.build(), source_links=False)
+        out.append(plain_text(segments(explanation)).rstrip("\n"))
+        kernel = explanation.kernel
+        if kernel is not None:
             asked = " → ".join(f"{s.event.split('.', 1)[-1]}({s.args})" for s in c.syscalls)
-            out += ["", f"Kernel: {asked or annotated.kernel.call} → {annotated.kernel.result}"]
+            out += ["", f"Kernel: {asked or kernel.call} → {kernel.result}"]
+        picture = picture_lines(explanation)
+        if picture:
+            out += ["", *picture]
     elif c.outcome == "returned":
         out.append("(no exception)")
     else:

@@ -166,6 +166,12 @@ class PythonInfo:
     def pretty(self) -> str:
         return f"{self.implementation} {self.version}".strip()
 
+    @property
+    def short_version(self) -> str:
+        """``3.11`` of ``3.11.7`` (or of the label when the version is unknown): the X.Y."""
+        parts = (self.version or self.label or "0.0").split(".")
+        return ".".join([*parts, "0"][:2])
+
 
 @dataclass(frozen=True)
 class Capture:
@@ -189,11 +195,15 @@ class Capture:
     syscalls: tuple[SyscallEvent, ...] = ()
     exception: ExceptionInfo | None = None
     timeout: float | None = None
+    # (name, version) of the installed distributions whose modules the snippet or its setup
+    # imported, sorted: a capture is stale once one of them is upgraded
+    distributions: tuple[tuple[str, str], ...] = ()
 
     # -- serialisation -------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return _prune(self)
+        pruned: dict[str, Any] = _prune(self)
+        return pruned
 
     def to_json(self, *, indent: int | None = None) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True, ensure_ascii=False)
@@ -206,9 +216,10 @@ class Capture:
         if not isinstance(schema, int) or schema > SCHEMA_VERSION or schema < 1:
             raise SchemaError(f"unknown capture schema {schema!r} (this reader knows 1)")
         try:
-            return _build(cls, data)
+            capture: Capture = _build(cls, data)
         except Exception as exc:  # anything a forged or damaged document can trigger
             raise SchemaError(f"malformed capture: {exc}") from None
+        return capture
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Capture:
@@ -290,6 +301,8 @@ _SEQUENCES = {
     "exceptions": ExceptionInfo,
     "flattened": FlatError,
 }
+#: Fields holding a list of string pairs: [name, version], a frame's [argument, repr].
+_PAIRS = frozenset({"distributions", "arguments"})
 
 
 #: What a scalar field may hold, by its annotation (the model's annotations are strings).
@@ -308,10 +321,11 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 
 #: Per dataclass: its field names, the defaults of the optional ones, the required ones, and the
 #: accepted types of its scalar fields.
-_SPECS: dict[type, tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]] = {}
+_Spec = tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple[type, ...]]]
+_SPECS: dict[type, _Spec] = {}
 
 
-def _spec(cls: type) -> tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple]]:
+def _spec(cls: type) -> _Spec:
     spec = _SPECS.get(cls)
     if spec is None:
         defaults: dict[str, Any] = {}
@@ -351,13 +365,13 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
             if not isinstance(raw, list | tuple):
                 raise TypeError(f"{cls.__name__}.{key} must be a list")
             values[key] = tuple(_build(_SEQUENCES[key], item) for item in raw)
+        elif key in _PAIRS:
+            values[key] = _pairs(cls, key, raw)
         elif key in scalars:
             allowed = scalars[key]
             if not isinstance(raw, allowed) or (isinstance(raw, bool) and bool not in allowed):
                 raise TypeError(f"{cls.__name__}.{key} has the wrong type ({type(raw).__name__})")
             values[key] = raw
-        elif key == "arguments":
-            values[key] = _pairs(raw)
         else:  # tuple[str, ...]
             if not isinstance(raw, list | tuple) or not all(isinstance(i, str) for i in raw):
                 raise TypeError(f"{cls.__name__}.{key} must be a list of strings")
@@ -365,22 +379,15 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     if not required.issubset(values):
         missing = ", ".join(sorted(required - values.keys()))
         raise TypeError(f"{cls.__name__} needs {missing}")
-    instance = object.__new__(cls)
+    instance: Any = object.__new__(cls)
     instance.__dict__.update(values)
     return instance
 
 
-def _pairs(raw: Any) -> tuple[tuple[str, str], ...]:
-    """``[[name, repr], ...]`` -> tuple of string pairs (a frame's recorded arguments)."""
-    if not isinstance(raw, list | tuple):
-        raise TypeError("Frame.arguments must be a list of [name, value] pairs")
-    pairs = []
-    for item in raw:
-        if not (
-            isinstance(item, list | tuple)
-            and len(item) == 2
-            and all(isinstance(i, str) for i in item)
-        ):
-            raise TypeError("Frame.arguments must be a list of [name, value] pairs")
-        pairs.append((item[0], item[1]))
-    return tuple(pairs)
+def _pairs(cls: type, key: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, list | tuple) or not all(
+        isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(i, str) for i in pair)
+        for pair in raw
+    ):
+        raise TypeError(f"{cls.__name__}.{key} must be a list of [name, value] pairs")
+    return tuple((pair[0], pair[1]) for pair in raw)

@@ -29,5 +29,5 @@ def test_other_builders_build_cleanly_and_keep_layers(make_app, rootdir, tmp_pat
         assert layer in out
     assert "ConnectionRefusedError" in out
     if builder == "text":
-        assert "[application]" in out
-        assert "[transport]" in out
+        assert "[application · smtplib]" in out
+        assert "[transport · socket]" in out

@@ -59,14 +59,25 @@ def test_text_output_reads_like_a_session():
     assert f">>> {SEED}" in lines
     assert "Traceback (most recent call last):" in lines
     assert "ConnectionRefusedError: [Errno 111] Connection refused" in lines
-    assert lines[-1] == (
+    assert (
         "Kernel: getaddrinfo('localhost', 66000) → connect(('127.0.0.1', 464))"
         " → ECONNREFUSED (111) Connection refused"
+    ) in lines
+    # the annotated traceback: each frame names its layer and component, the kernel's answer
+    # has its own row
+    assert any(line.endswith("in __init__  [application · smtplib]") for line in lines)
+    assert any(line.endswith("in create_connection  [transport · socket]") for line in lines)
+    assert any(
+        line.endswith("[os · kernel]") and "connect(('127.0.0.1', 464))" in line for line in lines
     )
-    # the annotated traceback: each frame names its layer, the kernel's answer has its own row
-    assert any(line.endswith("in __init__  [application]") for line in lines)
-    assert any(line.endswith("in create_connection  [transport]") for line in lines)
-    assert any(line.endswith("[os]") and "connect(('127.0.0.1', 464))" in line for line in lines)
+    # then the picture as a list: the path by component, down to whoever answered
+    path = lines[lines.index("Path:") + 1 :]
+    assert [line.split(":")[0].strip() for line in path] == [
+        "user",
+        "application · smtplib",
+        "transport · socket",
+        "os · kernel",
+    ]
 
 
 def test_text_transcript_prompts_and_echo():

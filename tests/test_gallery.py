@@ -9,6 +9,7 @@ own cache: they are what the pages rendered.
 from __future__ import annotations
 
 import base64
+import html as html_mod
 import importlib.util
 import json
 import re
@@ -275,20 +276,46 @@ def test_requests_arguments_at_the_top_and_at_the_transport(gallery):
     )
 
 
-def test_requests_html_frames_in_order(gallery):
-    need("requests")
-    html = (gallery["built"]["html"][0] / "gallery" / "requests.html").read_text("utf-8")
-    block = html[html.index('class="layertrace"') : html.index("The way down")]
+def html_block(gallery, page: str, index: int = 0) -> str:
+    html = (gallery["built"]["html"][0] / "gallery" / f"{page}.html").read_text("utf-8")
+    blocks = html.split('class="layertrace"')[1:]
+    return blocks[index].split('class="lt-meta"')[0]
+
+
+def html_frames(block: str) -> list[tuple[str, str, str, str]]:
+    """(layer, component, module, function) of each traceback frame, in the printed order."""
     frames = re.findall(
-        r'<span class="lt-frame" data-layer="(\w+)">  File "(?:<a[^>]*>)?([^"<]+)(?:</a>)?", '
-        r"line \d+, in (\S+)<",
+        r'<span class="lt-frame" data-layer="(\w+)"(?: data-component="([^"]*)")?>  '
+        r'File "(?:<a[^>]*>)?([^"<]+)(?:</a>)?", line \d+, in (\S+?)<',
         block,
     )
-    modules = [(layer, module_from_path(path.replace("&lt;", "<").replace("&gt;", ">")), name)
-               for layer, path, name in frames]  # fmt: skip
-    assert modules[0] == ("application", "urllib3.connection", "_new_conn")
-    assert ("transport", "urllib3.util.connection", "create_connection") in modules
-    assert modules[-1] == ("application", "requests.adapters", "send")
+    return [
+        (layer, component, module_from_path(html_mod.unescape(path)), html_mod.unescape(name))
+        for layer, component, path, name in frames
+    ]
+
+
+def picture(block: str) -> list[str]:
+    """The stack picture's rows, top to bottom: 'layer · component'."""
+    return re.findall(r'<span class="lt-stack-layer">([^<]+)</span>', block)
+
+
+def conversions(block: str) -> list[str]:
+    items = re.findall(
+        r"<li><p>(.*?)</p></li>", block.rsplit('class="lt-conversions', maxsplit=1)[-1]
+    )
+    return [re.sub(r"\s+", " ", html_mod.unescape(re.sub(r"<[^>]+>", "", i))) for i in items]
+
+
+def test_requests_html_frames_in_order(gallery):
+    need("requests")
+    block = html_block(gallery, "requests")
+    frames = html_frames(block)
+    assert frames[0][2:] == ("urllib3.connection", "_new_conn")
+    assert ("transport", "urllib3.util.connection", "create_connection") in [
+        (layer, module, name) for layer, _, module, name in frames
+    ]
+    assert frames[-1][2:] == ("requests.adapters", "send")
     assert 'data-layer="os"' in block
     wording = re.findall(r"The above exception was the direct cause|During handling", block)
     assert wording == [
@@ -296,9 +323,42 @@ def test_requests_html_frames_in_order(gallery):
         "The above exception was the direct cause",
         "During handling",
     ]
-    if "data-component=" in block:  # once the explanation renders components
-        components = re.findall(r'data-component="([^"]+)"', block)
-        assert "urllib3 pool" in components and "urllib3 socket" in components
+    # every library frame shows its component (once the rendering carries them)
+    if "data-component=" in block:
+        for layer, shown, module, _ in frames:
+            if module != "example":
+                assert shown == component(module, "site"), (layer, shown, module)
+
+
+def test_requests_picture_and_conversions_in_the_html(gallery):
+    need("requests")
+    block = html_block(gallery, "requests")
+    if 'class="lt-conversions' not in block:
+        pytest.skip("the rendering does not draw the descent yet")
+    assert picture(block) == [
+        "user",
+        "application · requests",
+        "application · urllib3 pool",
+        "application · urllib3 connection",
+        "application · http.client",
+        "application · urllib3 connection",
+        "transport · urllib3 socket",
+        "os · kernel",
+    ]
+    assert conversions(block) == [
+        "ConnectionRefusedError → urllib3.exceptions.NewConnectionError (cause: raise … from) "
+        "in urllib3.connection.HTTPConnection._new_conn",
+        "urllib3.exceptions.NewConnectionError → urllib3.exceptions.MaxRetryError "
+        "(cause: raise … from) in urllib3.util.retry.Retry.increment",
+        "urllib3.exceptions.MaxRetryError → requests.exceptions.ConnectionError "
+        "(context: raised while handling it) in requests.adapters.HTTPAdapter.send",
+    ]
+    text = (gallery["built"]["text"][0] / "gallery" / "requests.txt").read_text("utf-8")
+    assert "* transport · urllib3 socket:" in text
+    assert (
+        "(context: raised while\n   handling it)" in text
+        or "(context: raised while handling" in text
+    )
 
 
 def test_httpx_conversions_keep_the_hidden_refusal(gallery):

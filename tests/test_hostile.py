@@ -168,15 +168,15 @@ def test_an_interpreter_that_vanished_is_an_error_outcome(mode):
 def test_the_process_limit_counts_what_the_user_already_runs():
     """RLIMIT_NPROC is the user's running tasks plus a margin: 200 more threads of this user are
     counted (a little slack for other processes of the same user coming and going)."""
-    from sphinx_layertrace.child import worker as _worker
+    from sphinx_layertrace.child import isolation
 
-    before = _worker.user_tasks()
+    before = isolation.user_tasks()
     stop = threading.Event()
     threads = [threading.Thread(target=stop.wait, daemon=True) for _ in range(200)]
     for thread in threads:
         thread.start()
     try:
-        during = _worker.user_tasks()
+        during = isolation.user_tasks()
     finally:
         stop.set()
         for thread in threads:

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from sphinx_layertrace.meaning.explanation import explain_capture
 from sphinx_layertrace.meaning.layers import (
     DEFAULT_LAYERS,
     LAYER_DESCRIPTIONS,
     LAYERS,
     LayerMap,
-    crossed_layers,
     module_from_path,
 )
-from sphinx_layertrace.model import Capture, Frame
+from sphinx_layertrace.model import Capture, ExceptionInfo, Frame
 
 FIXTURES = Path(__file__).parent / "fixtures" / "captures"
 
@@ -161,8 +161,8 @@ def test_seed_crosses_application_transport_os(platform: str) -> None:
         "transport",
         "transport",
     ]
-    assert crossed_layers(frames) == ["user", "application", "transport"]
-    assert crossed_layers(frames, kernel=True) == ["user", "application", "transport", "os"]
+    crossed = explain_capture(capture, LayerMap()).layers_crossed
+    assert crossed == ("user", "application", "transport", "os")
 
 
 def test_crossed_keeps_first_appearance_order() -> None:
@@ -173,7 +173,15 @@ def test_crossed_keeps_first_appearance_order() -> None:
         frame("urllib3.connectionpool"),
         frame("urllib3.util.connection"),
     ]
-    assert crossed_layers(frames) == ["user", "application", "library", "transport"]
+    info = ExceptionInfo(type="ValueError", module="builtins", frames=tuple(frames))
+    capture = Capture("x", outcome="raised", exception=info)
+    # no errno: nothing answered from the OS, so no os row
+    assert explain_capture(capture, LayerMap()).layers_crossed == (
+        "user",
+        "application",
+        "library",
+        "transport",
+    )
 
 
 def test_fixtures_are_marked() -> None:

@@ -1,4 +1,4 @@
-"""CPython source links and docs anchors."""
+"""CPython source links of stdlib frames."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sphinx_layertrace.meaning.links import python_docs_url, source_url
+from sphinx_layertrace.meaning.links import source_url
 from sphinx_layertrace.model import Capture, Frame, PythonInfo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "captures"
 CPY = "https://github.com/python/cpython/blob/"
-DOCS = "https://docs.python.org/3/library/"
 
 
 def stdlib_frame(path: str = "socket.py", lineno: int | None = 851, **kw: object) -> Frame:
@@ -76,38 +75,3 @@ def test_seed_links_every_stdlib_frame(platform: str) -> None:
         CPY + "v3.11.7/Lib/socket.py#L851",
         CPY + "v3.11.7/Lib/socket.py#L836",
     ]
-
-
-@pytest.mark.parametrize(
-    ("name", "url"),
-    [
-        ("ConnectionRefusedError", DOCS + "exceptions.html#ConnectionRefusedError"),
-        ("builtins.OSError", DOCS + "exceptions.html#OSError"),
-        ("TimeoutError", DOCS + "exceptions.html#TimeoutError"),
-        ("socket.gaierror", DOCS + "socket.html#socket.gaierror"),
-        ("socket.herror", DOCS + "socket.html#socket.herror"),
-        ("socket.timeout", DOCS + "socket.html#socket.timeout"),
-        ("socket.error", DOCS + "exceptions.html#OSError"),
-        ("ssl.SSLError", DOCS + "ssl.html#ssl.SSLError"),
-        ("ssl.SSLCertVerificationError", DOCS + "ssl.html#ssl.SSLCertVerificationError"),
-        ("urllib.error.URLError", DOCS + "urllib.error.html#urllib.error.URLError"),
-        ("urllib.error.HTTPError", DOCS + "urllib.error.html#urllib.error.HTTPError"),
-        (
-            "http.client.RemoteDisconnected",
-            DOCS + "http.client.html#http.client.RemoteDisconnected",
-        ),
-        ("smtplib.SMTPConnectError", DOCS + "smtplib.html#smtplib.SMTPConnectError"),
-        ("asyncio.exceptions.TimeoutError", DOCS + "asyncio-exceptions.html#asyncio.TimeoutError"),
-        ("requests.exceptions.ConnectionError", None),
-        ("NoSuchError", None),
-        ("socket.nosuch", None),
-    ],
-)
-def test_python_docs_url(name: str, url: str | None) -> None:
-    assert python_docs_url(name) == url
-
-
-def test_python_docs_url_version() -> None:
-    assert python_docs_url("OSError", "3.11") == (
-        "https://docs.python.org/3.11/library/exceptions.html#OSError"
-    )

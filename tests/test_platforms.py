@@ -19,7 +19,9 @@ import pytest
 
 from sphinx_layertrace.capture import frozen as platforms
 from sphinx_layertrace.model import Capture, Platform, PythonInfo
-from sphinx_layertrace.render.doctree import Shown, caption, what_differs
+from sphinx_layertrace.render import tabs
+from sphinx_layertrace.render.tabs import Shown, what_differs
+from sphinx_layertrace.render.words import caption
 from sphinx_layertrace.sphinxext import collect
 from sphinx_layertrace.sphinxext.session import snippet_id
 
@@ -88,60 +90,55 @@ def test_merge_refuses_unknown_schema_before_writing(tmp_path):
     assert not out.exists()
 
 
+def beside(*args: object) -> list[Shown]:
+    """Tabs as a Linux build machine shows them."""
+    return tabs.beside(*args, here="linux")  # type: ignore[arg-type]
+
+
 def test_platforms_filter_and_live_first():
     linux = Capture(
         "x", platform=Platform(system="Linux"), python=PythonInfo(version="3.12.1", label="3.12")
     )
     darwin, win = fixture("darwin"), fixture("win32")
-    assert platforms.wanted(darwin, [])
-    assert platforms.wanted(darwin, ["darwin"])
-    assert platforms.wanted(darwin, ["macOS"])
-    assert platforms.wanted(win, ["windows", "linux"])
-    assert platforms.wanted(win, ["win32-py3.11"])
-    assert not platforms.wanted(win, ["win32-py3.12", "darwin-py3.10"])
-    assert platforms.wanted(linux, ["3.12"])
-    assert not any(platforms.wanted(c, ["none"]) for c in (linux, darwin, win))
+    assert tabs.wanted(darwin, [])
+    assert tabs.wanted(darwin, ["darwin"])
+    assert tabs.wanted(darwin, ["macOS"])
+    assert tabs.wanted(win, ["windows", "linux"])
+    assert tabs.wanted(win, ["win32-py3.11"])
+    assert not tabs.wanted(win, ["win32-py3.12", "darwin-py3.10"])
+    assert tabs.wanted(linux, ["3.12"])
+    assert not any(tabs.wanted(c, ["none"]) for c in (linux, darwin, win))
     # a frozen capture of this machine's platform and label fills a live slot that was not run
     here = Capture(
-        "x",
-        platform=Platform(
-            system={"darwin": "Darwin", "win32": "Windows"}.get(
-                platforms.this_platform_key(), "Linux"
-            )
-        ),
-        python=PythonInfo(version="3.12.1", label="3.12"),
+        "x", platform=Platform(system="Linux"), python=PythonInfo(version="3.12.1", label="3.12")
     )
-    shown = platforms.beside([Shown("3.12", None, "not run")], [("3.12",)], [here, darwin, win], [])
+    shown = beside([Shown("3.12", None, "not run")], [("3.12",)], [here, darwin, win], [])
     assert [s.capture for s in shown] == [here, *[c for c in (darwin, win) if c is not here]][:3]
     # ... and is not shown twice when the live one exists; :platforms: filters the others
     live = Shown("live", here.replace(stdout="live"))
-    shown = platforms.beside([live], [("3.12",)], [here, darwin, win], ["win32"])
+    shown = beside([live], [("3.12",)], [here, darwin, win], ["win32"])
     assert [s.capture for s in shown] == [live.capture, win]
     # :platforms: none keeps to the live capture (a stand-in for a live one not run still counts)
-    shown = platforms.beside([live], [("3.12",)], [here, darwin, win], ["none"])
+    shown = beside([live], [("3.12",)], [here, darwin, win], ["none"])
     assert [s.capture for s in shown] == [live.capture]
-    shown = platforms.beside(
-        [Shown("3.12", None, "not run")], [("3.12",)], [here, darwin], ["none"]
-    )
+    shown = beside([Shown("3.12", None, "not run")], [("3.12",)], [here, darwin], ["none"])
     assert [s.capture for s in shown] == [here]
     # a label of the build's own (``build``) finds the capture of its interpreter's X.Y ...
     slot = Shown("build", None, "not run")
-    shown = platforms.beside([slot], [("build", "3.12")], [here], ["none"])
+    shown = beside([slot], [("build", "3.12")], [here], ["none"])
     assert [s.capture for s in shown] == [here]
     # ... and only that one
-    shown = platforms.beside([slot], [("build", "3.11")], [here], ["none"])
+    shown = beside([slot], [("build", "3.11")], [here], ["none"])
     assert [s.capture for s in shown] == [None]
     # three labels of one Python (``build, oldest, newest`` on a machine with one CPython): the
     # capture fills all three tabs, and is not shown a fourth time
     slots = [Shown(name, None, "not run") for name in ("build", "oldest", "newest")]
     names = [(name, "3.12") for name in ("build", "oldest", "newest")]
-    shown = platforms.beside(slots, names, [here], [])
+    shown = beside(slots, names, [here], [])
     assert [s.capture for s in shown] == [here, here, here]
     # the same X.Y fits before the same label: a label "3.13" that runs a 3.12 here
     labelled = here.replace(python=PythonInfo(version="3.13.0", label="3.13"))
-    shown = platforms.beside(
-        [Shown("3.13", None, "not run")], [("3.13", "3.12")], [labelled, here], []
-    )
+    shown = beside([Shown("3.13", None, "not run")], [("3.13", "3.12")], [labelled, here], [])
     assert [s.capture for s in shown] == [here, labelled]  # the 3.13 capture is still a tab
 
 

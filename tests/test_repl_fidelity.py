@@ -11,8 +11,8 @@ import pytest
 
 from sphinx_layertrace.capture.runner import Request, Runner, child_environment
 from sphinx_layertrace.meaning.layers import LayerMap
-from sphinx_layertrace.render.annotate import session_text
 from sphinx_layertrace.render.doctree import RenderOptions, Shown, build
+from sphinx_layertrace.render.transcript import session_text
 
 SESSIONS = {
     "echo-then-raise": "x = 1\nx + 1\n1 / 0\n",

@@ -1,4 +1,4 @@
-"""Frozen capture sets: file names, deterministic JSON, merging, and showing them beside live ones.
+"""Frozen capture sets: file names, deterministic JSON and merging.
 
 A capture set is a directory of ``<snippet_id>.<platform>-py<X.Y>.json`` files, one per snippet,
 platform and interpreter (``snippet_id`` is :func:`.session.snippet_id`, independent of platform).
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sphinx_layertrace.model import SCHEMA_VERSION, Capture, SchemaError
-from sphinx_layertrace.render.doctree import Shown, caption
 
 
 class MergeError(Exception):
@@ -29,8 +28,7 @@ def this_platform_key() -> str:
 
 
 def short_version(capture: Capture) -> str:
-    parts = (capture.python.version or capture.python.label or "0.0").split(".")
-    return ".".join([*parts, "0"][:2])
+    return capture.python.short_version
 
 
 def file_name(ident: str, capture: Capture) -> str:
@@ -120,70 +118,3 @@ def merge(sources: Sequence[str | os.PathLike], out: str | os.PathLike) -> Merge
         capture, ident = chosen[name]
         report.written.append(write(out, ident, capture))
     return report
-
-
-# -- showing frozen captures beside live ones ---------------------------------------------------
-
-
-def wanted(capture: Capture, filters: Iterable[str]) -> bool:
-    """``:platforms:`` filter: ``linux``/``darwin``/``win32``, ``macos``/``windows``, a Python
-    ``X.Y``, or both as ``darwin-py3.12``. No filter shows everything; ``none`` shows nothing
-    (the page keeps to the live capture, for prose about the build machine's own output)."""
-    filters = [f.strip().lower() for f in filters if f.strip()]
-    if not filters:
-        return True
-    if filters == ["none"]:
-        return False
-    key = capture.platform.key
-    version = short_version(capture)
-    names = {
-        key,
-        capture.platform.pretty.split(" ")[0].lower(),
-        version,
-        f"py{version}",
-        f"{key}-py{version}",
-        capture.python.label,
-    }
-    return any(f in names for f in filters)
-
-
-def beside(
-    live: Sequence[Shown],
-    names: Sequence[Sequence[str]],
-    frozen: Sequence[Capture],
-    filters: Sequence[str],
-) -> list[Shown]:
-    """The tabs of a snippet: live captures first, then the frozen ones that add something.
-
-    ``live[i]`` is the capture planned for the interpreter known as ``names[i]``: its label and,
-    when it exists here, its X.Y (a capture taken under ``:python: build`` on a 3.11 is the 3.11
-    capture). The frozen capture of this platform that fits it best (the same X.Y, else the same
-    label) stands in for a live one that could not be had (``layertrace_execute = "never"``, or
-    the interpreter is not installed here), for every tab it fits (three labels of one Python
-    show the same capture), and is not shown again. The rest are filtered by ``:platforms:``
-    and follow in file-name order.
-    """
-    here = this_platform_key()
-    shown = list(live)
-    taken: set[int] = set()
-    for i, item in enumerate(live):
-        label, version = [*names[i], "", ""][:2] if i < len(names) else ("", "")
-        best: tuple[int, int] | None = None  # (rank, index): the same X.Y ranks before a label
-        for j, capture in enumerate(frozen):
-            if capture.platform.key != here:
-                continue
-            if version and short_version(capture) == version:
-                rank = 0
-            elif label and label in (capture.python.label, short_version(capture)):
-                rank = 1
-            else:
-                continue
-            best = min(best, (rank, j)) if best else (rank, j)
-        if best is not None:
-            taken.add(best[1])
-            if item.capture is None:
-                shown[i] = Shown(caption(frozen[best[1]]), frozen[best[1]])
-    for j, capture in enumerate(frozen):
-        if j not in taken and wanted(capture, filters):
-            shown.append(Shown(caption(capture), capture))
-    return shown

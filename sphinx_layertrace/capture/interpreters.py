@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sphinx_layertrace.child import worker as _worker
+from sphinx_layertrace.child import protocol
 
 WORKER = str(Path(__file__).parent.parent / "child" / "worker.py")
 _VERSION_NAME = re.compile(r"^python(3\.\d+)$")
@@ -60,7 +60,7 @@ def current_label() -> str:
 @cache
 def current() -> Interpreter:
     """The interpreter running Sphinx, described by the worker's own code without a process."""
-    info = _worker.interpreter_info()
+    info = protocol.interpreter_info()
     return Interpreter(
         label=current_label(),
         executable=sys.executable,

@@ -29,7 +29,7 @@ from typing import Literal
 from sphinx_layertrace.capture import procs
 from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import WORKER, Interpreter, current
-from sphinx_layertrace.child import worker as _worker
+from sphinx_layertrace.child import protocol
 from sphinx_layertrace.model import Capture, SchemaError
 
 Mode = Literal["auto", "fork", "spawn"]
@@ -95,7 +95,7 @@ class _Job:
 
 
 class _ForkWorker:
-    """A ``_worker.py serve`` process for one interpreter."""
+    """A ``child/worker.py serve`` process for one interpreter."""
 
     def __init__(
         self, interpreter: Interpreter, env: dict[str, str], parallel: int, hygiene: Hygiene
@@ -373,16 +373,11 @@ class Runner:
                 kind, number = status["kind"], status["code"]
                 item.timed_out = status["timed_out"]
             info = {"platform": item.job.interpreter.platform, "python": _python_info(item.job)}
-            item.job.result = _worker.finish(
-                item.workdir,
-                item.job.request.to_wire(item.job.ident),
-                kind,
-                number,
-                item.timed_out,
-                time.monotonic() - item.job.started,
-                info,
-                _NoMask(),
+            ending = protocol.Ending(
+                kind, number, item.timed_out, time.monotonic() - item.job.started
             )
+            request = item.job.request.to_wire(item.job.ident)
+            item.job.result = protocol.finish(item.workdir, request, ending, info, _NoMask())
             shutil.rmtree(item.workdir, ignore_errors=True)
 
     # -- results --------------------------------------------------------------------------

@@ -9,7 +9,8 @@ frozen modules and for libraries that copy stdlib function names (urllib3 has it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sphinx_layertrace.model import Frame
@@ -91,77 +92,143 @@ DEFAULT_LAYERS: dict[str, str] = {
 _PATH_ROOTS = ("<stdlib>", "<site-packages>", "<docs>")
 
 
+#: A ``layertrace_layers`` value: a layer, or a ``(layer, component)`` pair.
+Override = str | tuple[str, str]
+
+# Dotted standard-library families that are one component each (the rest: the top-level module,
+# so ``asyncio.base_events`` is ``asyncio`` and ``socket`` is ``socket``).
+_STDLIB_COMPONENTS: dict[str, str] = {
+    name: name
+    for name in (
+        "http.client",
+        "http.server",
+        "http.cookiejar",
+        "urllib.request",
+        "urllib.error",
+        "urllib.parse",
+        "xmlrpc.client",
+        "xmlrpc.server",
+        "concurrent.futures",
+    )
+}
+
+
+def _built_in() -> tuple[dict[str, str], dict[str, str], frozenset[tuple[str, str]]]:
+    """(layers, components, glue) of the stdlib defaults and the built-in third-party stacks.
+
+    The stacks come from ``meaning/stacks.py`` (``STACKS``, ``GLUE``, ``STDLIB_COMPONENTS``);
+    while that module is absent, the stdlib defaults alone.
+    """
+    try:
+        stacks = importlib.import_module("sphinx_layertrace.meaning.stacks")
+    except ImportError:  # pragma: no cover - until meaning/stacks.py has landed
+        return dict(DEFAULT_LAYERS), dict(_STDLIB_COMPONENTS), frozenset()
+    maps: dict[str, tuple[str, str]] = dict(getattr(stacks, "STACKS", {}))
+    layers = {**DEFAULT_LAYERS, **{prefix: pair[0] for prefix, pair in maps.items()}}
+    components = {**_STDLIB_COMPONENTS, **getattr(stacks, "STDLIB_COMPONENTS", {})}
+    components.update({prefix: pair[1] for prefix, pair in maps.items()})
+    glue: frozenset[tuple[str, str]] = frozenset(getattr(stacks, "GLUE", frozenset()))
+    return layers, components, glue
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a frame sits: its layer, its component (``urllib3 pool``), whether it is glue."""
+
+    layer: str
+    component: str = ""
+    glue: bool = False  # only passes an exception on (contextlib.__exit__, map_exceptions)
+
+
 @dataclass(frozen=True)
 class LayerMap:
-    """Module prefix -> layer, the defaults merged with an author's ``layertrace_layers``."""
+    """Module prefix -> layer and component: the defaults, the built-in stacks, the author's.
 
-    # A plain dict so the map pickles (Sphinx may keep it on the environment); never mutated.
-    prefixes: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LAYERS), hash=False)
+    Plain dicts so the map pickles (Sphinx may keep it on the environment); never mutated.
+    """
+
+    prefixes: dict[str, str] = field(default_factory=lambda: _built_in()[0], hash=False)
+    components: dict[str, str] = field(default_factory=lambda: _built_in()[1], hash=False)
+    glue: frozenset[tuple[str, str]] = field(default_factory=lambda: _built_in()[2])
 
     @classmethod
-    def build(cls, overrides: Mapping[str, str] | None = None) -> LayerMap:
-        """Defaults plus ``overrides``; a bad entry raises ``ValueError`` naming it."""
-        merged = dict(DEFAULT_LAYERS)
-        if overrides is None:
-            return cls(merged)
-        if not isinstance(overrides, Mapping):
-            raise ValueError(
-                f"layertrace_layers must be a dict of module prefix -> layer, "
-                f"not {type(overrides).__name__}"
-            )
-        for prefix, layer in overrides.items():
-            if not isinstance(prefix, str) or not _is_dotted(prefix):
+    def build(cls, overrides: Mapping[str, Override] | None = None) -> LayerMap:
+        """Defaults, built-in stacks, then ``overrides``; a bad entry raises ``ValueError``."""
+        layers, components, glue = _built_in()
+        if overrides is not None:
+            if not isinstance(overrides, Mapping):
                 raise ValueError(
-                    f"layertrace_layers: {prefix!r} is not a module name or dotted prefix"
+                    "layertrace_layers must be a dict of module prefix -> layer or "
+                    f"(layer, component), not {type(overrides).__name__}"
                 )
-            if layer not in LAYERS:
-                raise ValueError(
-                    f"layertrace_layers: {prefix!r} maps to unknown layer {layer!r} "
-                    f"(choose one of {', '.join(LAYERS)})"
-                )
-            merged[prefix] = layer
-        return cls(merged)
+            for prefix, value in overrides.items():
+                layer, component = _override(prefix, value)
+                layers[prefix] = layer
+                if component:
+                    components[prefix] = component
+        return cls(layers, components, glue)
 
     def layer_of_module(self, module: str) -> str | None:
         """Longest dotted-prefix match: ``asyncio`` covers ``asyncio.tasks``, not ``asynciox``."""
-        name = module
-        while name:
-            layer = self.prefixes.get(name)
-            if layer is not None:
-                return layer
-            name = name.rpartition(".")[0]
-        return None
+        return _longest(self.prefixes, module)
 
     def layer_of(self, frame: Frame) -> str:
+        return self.place(frame).layer
+
+    def place(self, frame: Frame) -> Place:
+        """The frame's layer, component and glue mark; the user's code is ``user`` alone."""
         if frame.origin == "user":
-            return "user"
-        module = frame.module
-        if not module and frame.stdlib_path:
-            module = module_from_path(frame.stdlib_path, relative=True)
-        elif not module:
-            module = module_from_path(frame.filename)
-        return self.layer_of_module(module) or "library"
+            return Place("user")
+        module = _module_of(frame)
+        layer = self.layer_of_module(module) or "library"
+        component = _longest(self.components, module) or module.partition(".")[0]
+        return Place(layer, component, self._is_glue(module, frame.name))
 
-    def crossed(self, frames: Iterable[Frame], *, kernel: bool = False) -> list[str]:
-        """Layers in the order the failure went down through them, ``os`` last if known."""
-        out: list[str] = []
-        for frame in frames:
-            layer = self.layer_of(frame)
-            if layer not in out:
-                out.append(layer)
-        if kernel and "os" not in out:
-            out.append("os")
-        return out
+    def _is_glue(self, module: str, function: str) -> bool:
+        name = module
+        while name:
+            if (name, function) in self.glue:
+                return True
+            name = name.rpartition(".")[0]
+        return False
 
 
-DEFAULT_MAP = LayerMap()
+def _longest(table: Mapping[str, str], module: str) -> str | None:
+    name = module
+    while name:
+        found = table.get(name)
+        if found is not None:
+            return found
+        name = name.rpartition(".")[0]
+    return None
 
 
-def crossed_layers(
-    frames: Iterable[Frame], layer_map: LayerMap | None = None, *, kernel: bool = False
-) -> list[str]:
-    """Ordered unique layers from the user's call down; ``kernel`` appends the ``os`` row."""
-    return (layer_map or DEFAULT_MAP).crossed(frames, kernel=kernel)
+def _module_of(frame: Frame) -> str:
+    if frame.module:
+        return frame.module
+    if frame.stdlib_path:
+        return module_from_path(frame.stdlib_path, relative=True)
+    return module_from_path(frame.filename)
+
+
+def _override(prefix: object, value: object) -> tuple[str, str]:
+    """(layer, component) of one ``layertrace_layers`` entry, or ``ValueError`` naming it."""
+    if not isinstance(prefix, str) or not _is_dotted(prefix):
+        raise ValueError(f"layertrace_layers: {prefix!r} is not a module name or dotted prefix")
+    layer, component = value, ""
+    if isinstance(value, tuple | list):
+        if len(value) != 2 or not all(isinstance(part, str) and part for part in value):
+            raise ValueError(
+                f"layertrace_layers: {prefix!r} maps to {value!r}; "
+                "a pair must be (layer, component), two non-empty strings"
+            )
+        layer, component = value
+    if layer not in LAYERS:
+        raise ValueError(
+            f"layertrace_layers: {prefix!r} maps to unknown layer {layer!r} "
+            f"(choose one of {', '.join(LAYERS)})"
+        )
+    return str(layer), str(component)
 
 
 def module_from_path(path: str, *, relative: bool = False) -> str:

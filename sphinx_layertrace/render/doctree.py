@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 from docutils import nodes
 
+from sphinx_layertrace.meaning.explanation import Explanation, explain_capture
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.render.annotate import Annotated, annotate, plain_text, session_text
+from sphinx_layertrace.render.annotate import plain_text, segments
+from sphinx_layertrace.render.fold import DEFAULT_FOLD, fold
 from sphinx_layertrace.render.nodes import (
     layertrace_block,
     lt_details,
@@ -22,6 +24,11 @@ from sphinx_layertrace.render.nodes import (
     lt_tabs,
     lt_traceback,
 )
+from sphinx_layertrace.render.tabs import Shown, differs_line
+from sphinx_layertrace.render.transcript import session_text
+from sphinx_layertrace.render.words import caption, counted
+
+__all__ = ["ErrnoResolver", "RenderOptions", "Shown", "build", "caption", "counted"]
 
 #: Finds a better URL for an errno name (intersphinx), or None to keep the template's.
 ErrnoResolver = Callable[[str], str | None]
@@ -39,15 +46,7 @@ class RenderOptions:
     # Ordinary nodes under the kernel note, layer stack and caption, for builders other than
     # HTML (whose visitor writes them from the node's attributes and never reads children).
     fallback: bool = True
-
-
-@dataclass(frozen=True)
-class Shown:
-    """One capture to show, with the tab label it gets."""
-
-    label: str
-    capture: Capture | None
-    missing: str = ""  # why there is no capture (missing interpreter, nothing cached)
+    fold: int = DEFAULT_FOLD  # frames beyond which the HTML folds a traceback; 0 never
 
 
 def build(
@@ -56,52 +55,49 @@ def build(
     first = next((s.capture for s in shown if s.capture is not None), None)
     block = layertrace_block(classes=["layertrace", *classes])
     block["outcome"] = first.outcome if first else "missing"
+    explained = [_explain(s.capture, options) if s.capture else None for s in shown]
     if len(shown) == 1:
-        block.extend(_panel_body(shown[0], options))
+        block.extend(_panel_body(shown[0], explained[0], options))
         return block
-    differs = what_differs(shown, options.layers)
+    differs = differs_line(shown, explained)
     if differs:
         block += nodes.paragraph("", differs, classes=["lt-differs"])
     selected = next((n for n, s in enumerate(shown) if s.capture is not None), 0)
     tabs = lt_tabs(group=group, selected=selected)
-    for item in shown:
+    for item, explanation in zip(shown, explained, strict=True):
         panel = lt_panel(label=item.label)
         panel += nodes.paragraph("", item.label, classes=["lt-panel-title"])
-        panel.extend(_panel_body(item, options))
+        panel.extend(_panel_body(item, explanation, options))
         tabs += panel
     block += tabs
     return block
 
 
-def _panel_body(item: Shown, options: RenderOptions) -> list[nodes.Node]:
-    capture = item.capture
-    if capture is None:
-        return [nodes.paragraph("", item.missing, classes=["lt-missing", "lt-note"])]
-    out: list[nodes.Node] = []
-    annotated = annotate(
+def _explain(capture: Capture, options: RenderOptions) -> Explanation:
+    return explain_capture(
         capture, options.layers, source_links=options.source_links, errno_url=options.errno_url
     )
+
+
+def _panel_body(
+    item: Shown, explanation: Explanation | None, options: RenderOptions
+) -> list[nodes.Node]:
+    capture = item.capture
+    if capture is None or explanation is None:
+        return [nodes.paragraph("", item.missing, classes=["lt-missing", "lt-note"])]
+    out: list[nodes.Node] = []
     if not options.hide_code:
         out.append(_session(capture))
     if capture.exception is not None and capture.outcome in ("raised", "error"):
-        out.append(_traceback(annotated))
+        out.append(_traceback(explanation, options.fold))
     elif capture.outcome in ("timeout", "crashed", "error") and capture.stderr.strip():
         out.append(_plain_block(capture.stderr, "lt-stderr"))
     if options.drift:
         out.append(nodes.paragraph("", options.drift, classes=["lt-drift", "lt-note"]))
     out.append(_outcome_line(capture))
-    out.extend(_explanations(annotated, options))
-    out.append(_details(annotated, capture, options.fallback))
+    out.extend(_explanations(explanation, options))
+    out.append(_details(explanation, options.fallback))
     return out
-
-
-def counted(number: int, noun: str, plural: str = "") -> str:
-    """``1 snippet``, ``2 snippets``: the one plural rule every count shown to people follows."""
-    return f"{number} {noun if number == 1 else plural or noun + 's'}"
-
-
-def caption(capture: Capture) -> str:
-    return f"{capture.platform.pretty} · {capture.python.pretty}"
 
 
 def _session(capture: Capture) -> nodes.literal_block:
@@ -112,12 +108,13 @@ def _session(capture: Capture) -> nodes.literal_block:
     return block
 
 
-def _traceback(annotated: Annotated) -> lt_traceback:
-    text = plain_text(annotated)
+def _traceback(explanation: Explanation, limit: int) -> lt_traceback:
+    cut = segments(explanation)
+    text = plain_text(cut)  # every line: text and LaTeX never fold
     # rawsource differs from the text, so Sphinx treats it as parsed-literal (no re-highlighting)
     # no-search: the search index keeps the outcome and errno lines, not every frame's words
     node = lt_traceback("layertrace traceback", text, classes=["lt-traceback", "no-search"])
-    node["segments"] = [segment.to_dict() for segment in annotated.segments]
+    node["segments"] = [segment.to_dict() for segment in fold(cut, limit)]
     node["language"] = "none"
     return node
 
@@ -147,9 +144,9 @@ def _outcome_line(capture: Capture) -> nodes.paragraph:
     return para
 
 
-def _explanations(annotated: Annotated, options: RenderOptions) -> list[nodes.Node]:
+def _explanations(explanation: Explanation, options: RenderOptions) -> list[nodes.Node]:
     out: list[nodes.Node] = []
-    for item in annotated.explanations:
+    for item in explanation.codes:
         url = item.url
         if options.resolve_errno and item.kind == "errno":
             url = options.resolve_errno(item.name) or url
@@ -163,23 +160,23 @@ def _explanations(annotated: Annotated, options: RenderOptions) -> list[nodes.No
     return out
 
 
-_WHO = {"libc": "The C library", "openssl": "OpenSSL", "winsock": "WinSock"}
-
-
-def _details(annotated: Annotated, capture: Capture, fallback: bool) -> lt_details:
+def _details(explanation: Explanation, fallback: bool) -> lt_details:
     """Kernel note, layer stack and caption: one node, attributes for HTML, nodes for others."""
     node = lt_details(classes=["lt-details", "no-search"])
-    kernel = annotated.kernel
+    kernel = explanation.kernel
     if kernel is not None:
         node["kernel"] = {
-            "who": _WHO.get(kernel.kind, "The kernel"),
+            "who": kernel.who,
             "call": kernel.call,
             "manual": kernel.manual,
             "url": kernel.url,
-            "result": kernel.result,
+            "answer": kernel.answer,
         }
-    node["stack"] = [[entry.layer, " → ".join(entry.calls)] for entry in annotated.stack]
-    node["caption"] = caption(capture)
+    node["stack"] = [
+        [entry.layer, " → ".join(entry.calls), entry.component] for entry in explanation.stack
+    ]
+    node["conversions"] = [[c.lower, c.upper, c.how, c.where] for c in explanation.conversions]
+    node["caption"] = caption(explanation.capture)
     if fallback:
         node.extend(_details_nodes(node))
     return node
@@ -194,112 +191,45 @@ def _details_nodes(details: lt_details) -> list[nodes.Node]:
         para += nodes.literal(kernel["call"], kernel["call"])
         para += nodes.Text(" (")
         para += nodes.reference("", kernel["manual"], refuri=kernel["url"])
-        para += nodes.Text(f") and answered {kernel['result']}.")
+        para += nodes.Text(f") and {kernel['answer']}.")
         out.append(para)
     if details["stack"]:
-        stack = nodes.bullet_list(classes=["lt-stack"])
-        for layer, calls in details["stack"]:
-            item = nodes.list_item(classes=[f"lt-stack-{layer}"])
-            para = nodes.paragraph()
-            para += nodes.inline("", layer, classes=["lt-stack-layer"])
-            para += nodes.Text(": ")
-            para += nodes.literal("", calls)
-            item += para
-            stack += item
-        out.append(stack)
+        out.append(_stack_nodes(details["stack"]))
+    if details.get("conversions"):
+        out.extend(_conversion_nodes(details["conversions"]))
     out.append(nodes.paragraph("", details["caption"], classes=["lt-meta"]))
     return out
 
 
-def what_differs(shown: Sequence[Shown], layer_map: LayerMap | None = None) -> str:
-    """One line comparing the tabs: only what differs, and what they share said once.
+def _stack_nodes(stack: list[list[str]]) -> nodes.bullet_list:
+    """The path by component, top to bottom, as a list every builder can print."""
+    out = nodes.bullet_list(classes=["lt-stack"])
+    for layer, calls, component in stack:
+        item = nodes.list_item(classes=[f"lt-stack-{layer}"])
+        para = nodes.paragraph()
+        label = f"{layer} · {component}" if component else layer
+        para += nodes.inline("", label, classes=["lt-stack-layer"])
+        para += nodes.Text(": ")
+        para += nodes.literal("", calls)
+        item += para
+        out += item
+    return out
 
-    Each capture is reduced to aspects (exception type or outcome, errno/WinError, number of
-    frames, layers crossed by the default map); an aspect with one value on every tab goes into
-    "Same on every tab", the others list each value with the tabs that have it. Tabs are named
-    as briefly as tells them apart: ``Linux`` when a value holds for every Linux tab, ``CPython
-    3.13.0`` when it holds for every tab of that version, else platform and version.
-    """
-    present = [s for s in shown if s.capture is not None]
-    tabs = [s.capture for s in present if s.capture is not None]
-    if len(tabs) < 2:
-        return ""
-    layer_map = layer_map or LayerMap()
 
-    def aspects(cap: Capture) -> list[str | None]:
-        exc = cap.exception
-        if cap.outcome != "raised" or exc is None:
-            outcome = {"returned": "no exception", "timeout": "timed out"}.get(cap.outcome)
-            return [outcome or cap.outcome, None, None, None]
-        chain = exc.walk()
-        carrier = next(
-            (e for e in reversed(chain) if e.errno is not None or e.winerror is not None), None
-        )
-        code = "no errno"
-        if carrier is not None and carrier.winerror is not None:
-            code = f"WinError {carrier.winerror}"
-        elif carrier is not None:
-            code = f"errno {carrier.errno}" + (
-                f" {carrier.errno_name}" if carrier.errno_name else ""
-            )
-        frames = [f for e in chain for f in e.frames]
-        layers = " → ".join(layer_map.crossed(frames, kernel=carrier is not None))
-        return [
-            exc.qualified,
-            code,
-            counted(len(frames), "frame"),
-            f"layers {layers}" if layers else None,
-        ]
-
-    def platform_of(cap: Capture) -> str:
-        return cap.platform.pretty.split(" (")[0]
-
-    several_platforms = len({c.platform.key for c in tabs}) > 1
-    several_pythons = len({c.python.pretty for c in tabs}) > 1
-
-    def tab_name(cap: Capture) -> str:
-        parts = [platform_of(cap)] if several_platforms else []
-        if several_pythons or not parts:
-            parts.append(cap.python.pretty)
-        return " · ".join(parts)
-
-    names = [tab_name(cap) for cap in tabs]
-    if len(set(names)) < len(names):  # same platform and version twice: the tab labels tell
-        names = [s.label for s in present]
-
-    def who(members: list[int]) -> str:
-        chosen = set(members)
-        for key, name in (
-            (lambda c: c.platform.key, platform_of),
-            (lambda c: c.python.pretty, lambda c: c.python.pretty),
-        ):
-            keys = {key(tabs[i]) for i in chosen}
-            if {i for i, c in enumerate(tabs) if key(c) in keys} == chosen:
-                return ", ".join(dict.fromkeys(name(tabs[i]) for i in members))
-        return ", ".join(dict.fromkeys(names[i] for i in members))
-
-    table = [aspects(cap) for cap in tabs]
-    same: list[str] = []
-    differ: list[str] = []
-    for column in zip(*table, strict=True):
-        values = [v for v in column if v is not None]
-        if not values:
-            continue
-        groups: dict[str, list[int]] = {}
-        for i, value in enumerate(column):
-            if value is not None:
-                groups.setdefault(value, []).append(i)
-        if len(groups) == 1:
-            if len(values) == len(column):
-                same.append(values[0])
-            continue
-        differ.append(" · ".join(f"{value} ({who(members)})" for value, members in groups.items()))
-    missing = [s.label for s in shown if s.capture is None]
-    gap = f" No capture: {', '.join(missing)}." if missing else ""
-    if not differ:
-        where = "on every tab that ran" if missing else "everywhere"
-        return f"Same result {where}: {', '.join(same)}.{gap}"
-    line = "What differs: " + "; ".join(differ) + "."
-    if same:
-        line += f" Same on every tab: {', '.join(same)}."
-    return line + gap
+def _conversion_nodes(conversions: list[list[str]]) -> list[nodes.Node]:
+    """The way back up, bottom to top: each exception caught and the one raised instead."""
+    items = nodes.enumerated_list(classes=["lt-conversions"])
+    for lower, upper, how, where in conversions:
+        para = nodes.paragraph()
+        para += nodes.literal(lower, lower)
+        para += nodes.Text(" → ")
+        para += nodes.literal(upper, upper)
+        para += nodes.Text(f" ({how})")
+        if where:
+            para += nodes.Text(" in ")
+            para += nodes.literal(where, where)
+        item = nodes.list_item()
+        item += para
+        items += item
+    title = nodes.paragraph("", "On the way back up:", classes=["lt-conversions-title"])
+    return [title, items]

@@ -8,6 +8,7 @@ are JSON-like primitives so doctrees pickle and snapshot cleanly.
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
@@ -71,20 +72,54 @@ def depart_block_html(self: Any, node: layertrace_block) -> None:
 
 
 def visit_traceback_html(self: Any, node: lt_traceback) -> None:
-    """Write the traceback ourselves: every string escaped, labels kept out of copied text."""
-    out = [self.starttag(node, "pre", CLASS="lt-traceback", suffix="")]
+    """Write the traceback ourselves: every string escaped, labels kept out of copied text.
+
+    A folded run of frames stays in the text (a reader who copies gets CPython's whole text);
+    a checkbox and its label, both allowed inside ``<pre>``, open it without JavaScript.
+    """
+    out = [self.starttag(node, "pre", CLASS="lt-traceback literal-block", suffix="")]
+    open_fold = ""
     for segment in node["segments"]:
+        fold = segment.get("fold", "")
+        if fold != open_fold:
+            if open_fold:
+                out.append("</span>")
+            if fold:
+                out.append(_fold_opening(self, segment.get("fold_label", "")))
+            open_fold = fold
         kind = segment.get("kind")
-        text = segment.get("text", "")
         if kind == "frame":
             out.append(_frame_html(segment))
         elif kind == "kernel":
             out.append(_kernel_html(segment))
         else:
-            out.append(escape(text, quote=False))
+            out.append(escape(segment.get("text", ""), quote=False))
+    if open_fold:
+        out.append("</span>")
     out.append("</pre>\n")
     self.body.append("".join(out))
     raise nodes.SkipNode
+
+
+def _fold_opening(self: Any, label: str) -> str:
+    """The toggle of one folded run; ids count per page, so they are unique and stable."""
+    number = getattr(self, "_layertrace_folds", 0) + 1
+    self._layertrace_folds = number
+    ident = f"lt-fold-{number}"
+    return (
+        f'<input class="lt-fold-toggle" type="checkbox" id="{ident}">'
+        f'<label class="lt-fold-label" for="{ident}">{escape(label, quote=False)}</label>'
+        '<span class="lt-folded">'
+    )
+
+
+def _label_html(segment: dict[str, str]) -> str:
+    layer = segment.get("layer", "")
+    if not layer:
+        return ""
+    component = segment.get("component", "")
+    text = f"{layer} · {component}" if component else layer
+    return f'<span class="lt-label" data-layer="{escape(layer)}">{escape(text, quote=False)}</span>'
 
 
 def _frame_html(segment: dict[str, str]) -> str:
@@ -98,14 +133,12 @@ def _frame_html(segment: dict[str, str]) -> str:
         quoted = escape(f'"{filename}"', quote=False)
         link = f'"<a class="lt-source" href="{escape(href)}">{escape(filename, quote=False)}</a>"'
         first_html = first_html.replace(quoted, link, 1)
-    label = (
-        f'<span class="lt-label" data-layer="{escape(layer)}">{escape(layer)}</span>'
-        if layer
-        else ""
-    )
     attrs = f' data-layer="{escape(layer)}"' if layer else ""
+    if segment.get("component"):
+        attrs += f' data-component="{escape(segment["component"])}"'
+    classes = "lt-frame lt-glue" if segment.get("glue") else "lt-frame"
     return (
-        f'<span class="lt-frame"{attrs}>{first_html}{label}{newline}'
+        f'<span class="{classes}"{attrs}>{first_html}{_label_html(segment)}{newline}'
         f"{escape(rest, quote=False)}</span>"
     )
 
@@ -113,12 +146,15 @@ def _frame_html(segment: dict[str, str]) -> str:
 def _kernel_html(segment: dict[str, str]) -> str:
     text = segment.get("text", "").rstrip("\n")
     href = segment.get("href", "")
+    layer = segment.get("layer", "os")
+    component = segment.get("component", "kernel")
     body = escape(text, quote=False)
     if href:
         body = f'<a class="lt-manual" href="{escape(href)}">{body}</a>'
+    who = component if component in ("OpenSSL", "WinSock") else f"the {component}"
     return (
-        '<span class="lt-frame lt-kernel" data-layer="os" aria-label="the kernel\'s answer">'
-        f'{body}<span class="lt-label" data-layer="os">os</span>\n</span>'
+        f'<span class="lt-frame lt-kernel" data-layer="{escape(layer)}" '
+        f'aria-label="{escape(who)}\'s answer">{body}{_label_html(segment)}\n</span>'
     )
 
 
@@ -137,7 +173,7 @@ def _literal_html(self: Any, text: str) -> str:
 
 
 def visit_details_html(self: Any, node: lt_details) -> None:
-    """Kernel note, layer stack and caption in the markup the standard nodes would give."""
+    """Kernel note, path, conversions and caption in the markup the standard nodes would give."""
     out = []
     encode = self.encode
     kernel = node.get("kernel")
@@ -146,39 +182,80 @@ def visit_details_html(self: Any, node: lt_details) -> None:
             f'<p class="lt-kernel-note">{encode(kernel["who"])} was asked '
             f"{_literal_html(self, kernel['call'])} "
             f'(<a class="reference external" href="{encode(kernel["url"])}">'
-            f"{encode(kernel['manual'])}</a>) and answered {encode(kernel['result'])}.</p>\n"
+            f"{encode(kernel['manual'])}</a>) and {encode(kernel['answer'])}.</p>\n"
         )
-    stack = node.get("stack")
-    if stack:
-        out.append('<ul class="lt-stack simple">\n')
-        for layer, calls in stack:
-            out.append(
-                f'<li class="lt-stack-{encode(layer)}"><p>'
-                f'<span class="lt-stack-layer">{encode(layer)}</span>: '
-                f"{_literal_html(self, calls)}</p></li>\n"
-            )
-        out.append("</ul>\n")
+    out.append(_stack_html(self, node.get("stack") or []))
+    out.append(_conversions_html(self, node.get("conversions") or []))
     out.append(f'<p class="lt-meta">{encode(node.get("caption", ""))}</p>\n')
     self.body.append("".join(out))
     raise nodes.SkipNode
 
 
-#: One lexer per language for the build (Sphinx makes a new console lexer per block).
-_LEXERS: dict[tuple[str, Any], Any] = {}
-#: One formatter per highlighter (Sphinx makes one per block); formatting keeps no state.
-_FORMATTERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _stack_html(self: Any, stack: list[list[str]]) -> str:
+    if not stack:
+        return ""
+    out = ['<ul class="lt-stack simple">\n']
+    for layer, calls, component in stack:
+        label = f"{layer} · {component}" if component else layer
+        out.append(
+            f'<li class="lt-stack-{self.encode(layer)}" data-layer="{self.encode(layer)}"><p>'
+            f'<span class="lt-stack-layer">{self.encode(label)}</span>: '
+            f"{_literal_html(self, calls)}</p></li>\n"
+        )
+    out.append("</ul>\n")
+    return "".join(out)
 
 
-def _lexer(lang: str) -> Any:
+def _conversions_html(self: Any, conversions: list[list[str]]) -> str:
+    if not conversions:
+        return ""
+    out = [
+        '<p class="lt-conversions-title">On the way back up:</p>\n',
+        '<ol class="lt-conversions arabic simple">\n',
+    ]
+    for lower, upper, how, where in conversions:
+        place = f" in {_literal_html(self, where)}" if where else ""
+        out.append(
+            f"<li><p>{_literal_html(self, lower)} → {_literal_html(self, upper)} "
+            f"({self.encode(how)}){place}</p></li>\n"
+        )
+    out.append("</ol>\n")
+    return "".join(out)
+
+
+@dataclass
+class _Highlighting:
+    """One formatter and one lexer per language, for one build's highlighter.
+
+    Sphinx makes a new console lexer and formatter per block; making them once per build saves
+    most of the highlighting time of a page of snippets. Kept per highlighter (one per builder,
+    so per build) in a weak dictionary: nothing survives the build, so twenty rebuilds in one
+    ``sphinx-autobuild`` process see each conf.py's own ``app.add_lexer`` and hold no old ones.
+    """
+
+    formatter: Any
+    lexers: dict[str, Any] = field(default_factory=dict)
+
+
+_HIGHLIGHTING: weakref.WeakKeyDictionary[Any, _Highlighting] = weakref.WeakKeyDictionary()
+
+
+def _highlighting(highlighter: Any) -> _Highlighting:
+    found = _HIGHLIGHTING.get(highlighter)
+    if found is None:
+        found = _HIGHLIGHTING[highlighter] = _Highlighting(highlighter.get_formatter(linenos=False))
+    return found
+
+
+def _lexer(lang: str, cache: dict[str, Any]) -> Any:
     """The lexer Sphinx would build for ``lang`` (honouring ``app.add_lexer``), made once."""
     from sphinx import highlighting
 
     if lang in highlighting.lexers:
         return highlighting.lexers[lang]
-    factory = highlighting.lexer_classes.get(lang)
-    key = (lang, factory)
-    lexer = _LEXERS.get(key)
+    lexer = cache.get(lang)
     if lexer is None:
+        factory = highlighting.lexer_classes.get(lang)
         if factory is None:
             from pygments.lexers import get_lexer_by_name
 
@@ -186,7 +263,7 @@ def _lexer(lang: str) -> Any:
         else:
             lexer = factory()
         lexer.add_filter("raiseonerror")  # as Sphinx does: an error falls back to its path
-        _LEXERS[key] = lexer
+        cache[lang] = lexer
     return lexer
 
 
@@ -207,11 +284,9 @@ def visit_session_html(self: Any, node: lt_session) -> None:
     ):
         self.visit_literal_block(node)  # anything unusual: Sphinx's own path
         return
-    formatter = _FORMATTERS.get(highlighter)
-    if formatter is None:
-        formatter = _FORMATTERS[highlighter] = highlighter.get_formatter(linenos=False)
+    cached = _highlighting(highlighter)
     try:
-        highlighted = highlight(source, _lexer(lang), formatter)
+        highlighted = highlight(source, _lexer(lang, cached.lexers), cached.formatter)
     except ErrorToken:
         self.visit_literal_block(node)  # Sphinx retries in relaxed mode and warns
         return
@@ -227,12 +302,13 @@ def visit_tabs_html(self: Any, node: lt_tabs) -> None:
     group = node["group"]
     for index, panel in enumerate(node.children):
         ident = f"{group}-{index}"
+        label = panel["label"] if isinstance(panel, nodes.Element) else ""
         checked = " checked" if index == node.get("selected", 0) else ""
         self.body.append(
             f'<input class="lt-tab-input" type="radio" name="{escape(group)}" '
             f'id="{escape(ident)}"{checked}>'
             f'<label class="lt-tab-label" for="{escape(ident)}">'
-            f"{escape(panel['label'], quote=False)}</label>\n"
+            f"{escape(label, quote=False)}</label>\n"
         )
     self.body.append('<div class="lt-panels">\n')
 

@@ -20,7 +20,7 @@ from sphinx.errors import SphinxError
 
 from sphinx_layertrace.capture import frozen as platforms
 from sphinx_layertrace.capture.interpreters import Registry, resolve_executable
-from sphinx_layertrace.meaning.expect import capture_meets
+from sphinx_layertrace.meaning.drift import drift
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.sphinxext.session import snippet_id
 
@@ -50,13 +50,8 @@ class Observed:
             return "not run (layertrace_execute = 'never' and nothing cached)"
         if capture.outcome in FAILED:
             return f"{capture.outcome}: {capture.detail or 'no detail'}"
-        if not self.expect:
-            return ""
-        if capture_meets(self.expect, capture):
-            return ""
-        if list(self.expect) == ["nothing"]:
-            return f"expected no exception, got {got(capture)}"
-        return f"expected {', '.join(self.expect)}, got {got(capture)}"
+        drifted = drift(self.expect, capture)
+        return drifted.short() if drifted else ""
 
 
 #: outcomes that warn in a build whatever ``:expect:`` says (so ``check`` fails on them too)
@@ -67,18 +62,6 @@ class NotConfigured(SphinxError):
     """The tree has no conf.py that loads the extension: nothing would run."""
 
     category = "sphinx-layertrace"
-
-
-def got(capture: Capture) -> str:
-    exc = capture.exception
-    if capture.outcome == "raised" and exc is not None:
-        message = " ".join(exc.message.split())
-        if len(message) > 100:
-            message = message[:99] + "…"
-        return f"{exc.qualified}: {message}" if message else exc.qualified
-    if capture.outcome == "returned":
-        return "no exception"
-    return capture.detail or capture.outcome
 
 
 @dataclass
@@ -148,54 +131,70 @@ def collect(
         )
         session = getattr(app, "layertrace", None)
         if session is None:
-            where = confdir / "conf.py"
-            raise NotConfigured(
-                f"{where} does not load sphinx_layertrace (add it to extensions, "
-                "or point -c/--confdir at the directory of the right conf.py)"
-                if where.exists()
-                else f"no conf.py in {confdir} (point -c/--confdir at the docs' conf.py directory)"
-            )
+            raise _not_configured(confdir)
         if interpreters:
-            configured = app.config.layertrace_interpreters
-            table: dict[str, str] = {}
-            if configured == "auto":
-                table["*discovered*"] = "auto"
-            elif isinstance(configured, dict):
-                table.update(configured)
-            table.update({interp.label: interp.executable for interp in interpreters})
-            session.registry = Registry(table)
-            labels = [interp.label for interp in interpreters]
-
-            def relabel(_app: Any, doctree: Any) -> None:
-                from sphinx_layertrace.render.nodes import layertrace_pending
-
-                for node in doctree.findall(layertrace_pending):
-                    node["labels"] = list(labels)
-
-            # before events.doctree_read (priority 500) plans and submits the snippets
-            app.connect("doctree-read", relabel, priority=400)
-
-        def observe(node: Any, planned: list, captures: list, _drift: str) -> None:
-            ident = snippet_id(node["code"], node["setup"], node["style"])
-            for plan, capture in zip(planned, captures, strict=False):
-                result.observed.append(
-                    Observed(
-                        source=node.source or "",
-                        line=node.line,
-                        snippet=ident,
-                        label=plan.label,
-                        expect=tuple(node.get("expect") or ()),
-                        capture=capture,
-                        missing=plan.missing,
-                    )
-                )
-
-        session.observer = observe
+            _run_under(app, session, interpreters)
+        session.observer = _observer(result)
         app.build(force_all=True)
         result.executed = session.executed
         result.from_cache = session.from_cache
     result.warnings = warnings.getvalue()
     return result
+
+
+def _not_configured(confdir: Path) -> NotConfigured:
+    where = confdir / "conf.py"
+    if where.exists():
+        return NotConfigured(
+            f"{where} does not load sphinx_layertrace (add it to extensions, "
+            "or point -c/--confdir at the directory of the right conf.py)"
+        )
+    return NotConfigured(
+        f"no conf.py in {confdir} (point -c/--confdir at the docs' conf.py directory)"
+    )
+
+
+def _run_under(app: Any, session: Any, interpreters: Sequence[Any]) -> None:
+    """Every snippet runs under ``interpreters`` instead of its own ``:python:`` labels."""
+    configured = app.config.layertrace_interpreters
+    table: dict[str, str] = {}
+    if configured == "auto":
+        table["*discovered*"] = "auto"
+    elif isinstance(configured, dict):
+        table.update(configured)
+    table.update({interp.label: interp.executable for interp in interpreters})
+    session.registry = Registry(table)
+    labels = [interp.label for interp in interpreters]
+
+    def relabel(_app: Any, doctree: Any) -> None:
+        from sphinx_layertrace.render.nodes import layertrace_pending
+
+        for node in doctree.findall(layertrace_pending):
+            node["labels"] = list(labels)
+
+    # before events.doctree_read (priority 500) plans and submits the snippets
+    app.connect("doctree-read", relabel, priority=400)
+
+
+def _observer(result: Collected) -> Any:
+    """The session observer that records each planned capture of each snippet in ``result``."""
+
+    def observe(node: Any, planned: list[Any], captures: list[Any], _drift: str) -> None:
+        ident = snippet_id(node["code"], node["setup"], node["style"])
+        for plan, capture in zip(planned, captures, strict=False):
+            result.observed.append(
+                Observed(
+                    source=node.source or "",
+                    line=node.line,
+                    snippet=ident,
+                    label=plan.label,
+                    expect=tuple(node.get("expect") or ()),
+                    capture=capture,
+                    missing=plan.missing,
+                )
+            )
+
+    return observe
 
 
 def write_captures(collected: Collected, out: str | os.PathLike) -> list[Path]:
@@ -211,7 +210,7 @@ def write_captures(collected: Collected, out: str | os.PathLike) -> list[Path]:
         if capture is None:
             continue
         name = platforms.file_name(item.snippet, capture)
-        canonical = capture.python.label == platforms.short_version(capture)
+        canonical = capture.python.label == capture.python.short_version
         if name not in chosen or canonical:
             chosen[name] = (item.snippet, capture)
     return [platforms.write(out, snippet, capture) for snippet, capture in chosen.values()]

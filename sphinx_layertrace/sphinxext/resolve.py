@@ -12,11 +12,14 @@ from docutils import nodes
 from sphinx.util import logging
 
 from sphinx_layertrace.capture import frozen as platforms
-from sphinx_layertrace.meaning.expect import capture_meets
+from sphinx_layertrace.meaning.drift import drift
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.render.doctree import RenderOptions, Shown, build, caption
+from sphinx_layertrace.render.doctree import RenderOptions, build
+from sphinx_layertrace.render.fold import DEFAULT_FOLD
 from sphinx_layertrace.render.nodes import layertrace_pending
+from sphinx_layertrace.render.tabs import Shown, beside
+from sphinx_layertrace.render.words import caption
 from sphinx_layertrace.sphinxext.session import Planned, Session, snippet_id
 
 logger = logging.getLogger(__name__)
@@ -54,24 +57,29 @@ class Resolver:
             shown.append(_shown(plan, capture))
         # Platform pages: frozen captures fill in for live ones not run here, then follow them.
         frozen = session.frozen.for_snippet(snippet_id(node["code"], node["setup"], node["style"]))
-        shown = platforms.beside(
-            shown, [p.names for p in planned], frozen, node.get("platforms") or []
+        shown = beside(
+            shown,
+            [p.names for p in planned],
+            frozen,
+            node.get("platforms") or [],
+            here=platforms.this_platform_key(),
         )
         primary = next((s.capture for s in shown if s.capture is not None), None)
-        drift = ""
+        drift_line = ""
         for plan, item in zip(planned, shown, strict=False):
-            drift = _warn(node, plan, item) or drift
+            drift_line = _warn(node, plan, item) or drift_line
         if session.observer is not None:  # collect.py: the CLI's capture/check watch here
-            session.observer(node, planned, [s.capture for s in shown[: len(planned)]], drift)
+            session.observer(node, planned, [s.capture for s in shown[: len(planned)]], drift_line)
         options = RenderOptions(
             layers=layers,
             source_links=self.config.layertrace_source_links,
             errno_url=self.config.layertrace_errno_url,
             hide_code=node["hide_code"],
             expect=tuple(node["expect"]),
-            drift=drift,
+            drift=drift_line,
             resolve_errno=self._intersphinx_errno,
             fallback=self.fallback,
+            fold=_fold_limit(node, self.config),
         )
         group = f"lt-{self.docname}-{index}".replace("/", "-")
         block = build(shown, options, group=group, classes=node.get("classes", []))
@@ -93,6 +101,14 @@ class Resolver:
         if entry is None:
             return None
         return getattr(entry, "uri", None) or entry[2]
+
+
+def _fold_limit(node: Any, config: Any) -> int:
+    """``:fold:`` of the snippet, else ``layertrace_fold``, else 12 (until both are declared)."""
+    value = node.get("fold")
+    if value is None:
+        value = getattr(config, "layertrace_fold", DEFAULT_FOLD)
+    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_FOLD
 
 
 def _shown(plan: Planned, capture: Capture | None) -> Shown:
@@ -128,24 +144,5 @@ def _problem(node: Any, plan: Planned, capture: Capture | None) -> tuple[str, st
     if capture.outcome in _FAILURES:
         subtype, template = _FAILURES[capture.outcome]
         return subtype, template.format(detail=capture.detail)
-    sentence = drift_sentence(node.get("expect") or [], capture)
-    return ("drift", sentence) if sentence else ("", "")
-
-
-def drift_sentence(expect: list[str], capture: Capture) -> str:
-    """Empty when the capture is what ``:expect:`` says; otherwise what happened instead."""
-    if capture_meets(expect, capture):
-        return ""
-    wanted = ", ".join(expect)
-    exc = capture.exception
-    if expect == ["nothing"]:
-        got = exc.qualified if exc else capture.outcome
-        return f"expected no exception, but the snippet raised {got}"
-    if capture.outcome != "raised" or exc is None:
-        return f"expected {wanted}, but the snippet did not raise"
-    return f"expected {wanted}, but the snippet raised {exc.qualified}: {_one_line(exc.message)}"
-
-
-def _one_line(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    drifted = drift(node.get("expect") or (), capture)
+    return ("drift", drifted.sentence()) if drifted else ("", "")
