@@ -179,3 +179,30 @@ def test_text_masks_every_string():
     )
     (row,) = flattened(exc, text=lambda s: s.replace("/home/me", "~"))
     assert "/home/me" not in row["message"] and "~/key" in row["message"]
+
+
+@pytest.mark.parametrize("mode", ["fork", "spawn"])
+def test_the_child_reports_flattened_errors_and_arguments(mode):
+    """In a real child (warm fork or fresh interpreter): per exception 'flattened', per frame
+    'arguments', with the password redacted."""
+    pytest.importorskip("paramiko")
+    from sphinx_layertrace.capture import procs
+    from sphinx_layertrace.capture.runner import Request, Runner
+
+    if mode == "fork" and not procs.CAN_FORK:
+        pytest.skip("no fork here")
+    code = (
+        "import paramiko\n"
+        "paramiko.SSHClient().connect('127.0.0.1', 9, 'user', 'hunter2-child-test', timeout=2)\n"
+    )
+    with Runner(mode=mode, parallel=1) as runner:
+        capture = runner.run(Request(code, style="script", timeout=20))
+    assert capture.outcome == "raised", capture.detail
+    exc = capture.exception
+    (flat,) = exc.flattened
+    assert (flat.where, flat.errno_name) == ("127.0.0.1:9", "ECONNREFUSED")
+    connect = next(f for f in exc.frames if f.name == "connect")
+    asked = dict(connect.arguments)
+    assert (asked["hostname"], asked["port"], asked["password"]) == ("'127.0.0.1'", "9", "***")
+    recorded = [f.arguments for e in exc.walk() for f in e.frames] + [exc.flattened]
+    assert "hunter2-child-test" not in repr(recorded)
