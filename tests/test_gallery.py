@@ -489,3 +489,20 @@ def test_a_secret_argument_is_shown_nowhere(gallery):
                 for form in forms:
                     assert form.encode() not in data, f"{form!r} in {path}"
     assert checked > 20
+
+
+def test_a_certificate_failure_ends_at_openssl_in_tls(gallery):
+    need("requests")
+    capture = capture_of(gallery, 'requests.get(f"https://127.0.0.1:{TLS_PORT}/"')
+    assert chain(capture.exception) == [
+        ("ssl.SSLCertVerificationError", "raised"),
+        ("urllib3.exceptions.SSLError", "context"),
+        ("urllib3.exceptions.MaxRetryError", "cause"),
+        ("requests.exceptions.SSLError", "context"),
+    ]
+    assert path_components(capture)[-3:] == ["urllib3 connection", "urllib3 TLS", "ssl"]
+    block = html_block(gallery, "requests", 1)
+    assert "certificate verify failed: self-signed certificate" in block
+    if 'class="lt-stack' in block:
+        assert picture(block)[-1].startswith("tls")
+        assert 'data-layer="os"' not in block  # OpenSSL answered, not the kernel
