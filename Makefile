@@ -39,9 +39,12 @@ bench: $(STAMP)
 bench-sphinx: $(STAMP)
 	$(BIN)/python bench/sphinx_bench.py
 
+# ruff with the complexity rules on, and mypy as configured in pyproject.toml (strict for the
+# model, meaning and render)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -30,6 +30,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.add_directive("layertrace-setup", LayertraceSetupDirective)
     app.add_css_file("layertrace.css")
     app.connect("config-inited", config.validate)
+    app.connect("config-inited", config.protect_env)
     app.connect("config-inited", add_tags)
     app.connect("builder-inited", events.builder_inited)
     app.connect("env-before-read-docs", events.before_read)

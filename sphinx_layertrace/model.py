@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 SCHEMA_VERSION = 1
 
@@ -345,7 +345,10 @@ def _spec(cls: type) -> _Spec:
     return spec
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
+_T = TypeVar("_T")
+
+
+def _build(cls: type[_T], data: dict[str, Any]) -> _T:
     """Make ``cls`` from a dict, ignoring unknown keys (a newer writer may add fields).
 
     Reading the cache makes thousands of these per build, so the frozen dataclass's
@@ -379,7 +382,7 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
     if not required.issubset(values):
         missing = ", ".join(sorted(required - values.keys()))
         raise TypeError(f"{cls.__name__} needs {missing}")
-    instance: Any = object.__new__(cls)
+    instance: _T = object.__new__(cls)
     instance.__dict__.update(values)
     return instance
 

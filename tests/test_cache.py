@@ -138,8 +138,9 @@ def test_key_changes_with_each_request_field(change):
         {"platform": {**INTERP.platform, "system": "Darwin"}},
         {"platform": {**INTERP.platform, "machine": "aarch64"}},
         {"platform": {**INTERP.platform, "libc": "musl"}},
+        {"build": "18446744:1733130000000000000"},
     ],
-    ids=["label", "version", "implementation", "system", "machine", "libc"],
+    ids=["label", "version", "implementation", "system", "machine", "libc", "build"],
 )
 def test_key_changes_with_interpreter_identity(change):
     assert key_of(interp=dataclasses.replace(INTERP, **change)) != key_of()
@@ -153,6 +154,23 @@ def test_key_changes_with_env_versions_and_schema(monkeypatch):
     assert key_of(version="0.2.0") != base
     monkeypatch.setattr(cache_mod, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     assert key_of() != base
+
+
+def test_key_changes_with_the_childs_code(tmp_path):
+    """An edited or upgraded worker never serves what the old one captured."""
+    (tmp_path / "worker.py").write_text("print('one')\n")
+    (tmp_path / "protocol.py").write_text("X = 1\n")
+    before = cache_mod.child_digest(tmp_path)
+    assert cache_mod.child_digest(tmp_path) == before
+    (tmp_path / "protocol.py").write_text("X = 2\n")
+    after = cache_mod.child_digest(tmp_path)
+    assert after != before
+    key = cache_key(REQUEST, INTERP, ENV, extension_version="0.1.0", child_code=before)
+    assert key != cache_key(REQUEST, INTERP, ENV, extension_version="0.1.0", child_code=after)
+    # the package's own child folder is what a key holds by default
+    assert key_of() == cache_key(
+        REQUEST, INTERP, ENV, extension_version="0.1.0", child_code=cache_mod.child_digest()
+    )
 
 
 def test_key_ignores_what_does_not_change_the_result():
@@ -534,23 +552,9 @@ def _reader(directory: str, seed: int, deadline: float, conn) -> None:
     conn.close()
 
 
-@pytest.mark.skipif(
-    "fork" not in multiprocessing.get_all_start_methods(), reason="needs the fork start method"
-)
-def test_concurrent_writers_killed_at_random_never_yield_a_corrupt_read(tmp_path):
-    ctx = multiprocessing.get_context("fork")
-    directory = str(tmp_path / "shared")
-    rng = random.Random(20240601)
-    deadline = time.monotonic() + TORTURE_SECONDS
-
-    readers = []
-    for n in range(2):
-        parent_end, child_end = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_reader, args=(directory, 100 + n, deadline, child_end))
-        proc.start()
-        child_end.close()
-        readers.append((proc, parent_end))
-
+def _kill_writers_until(ctx, directory, deadline, rng):
+    """Two writers, one of them SIGKILLed at a random moment and replaced, until ``deadline``;
+    how many kills."""
     writers = [ctx.Process(target=_writer, args=(directory, n)) for n in range(2)]
     for proc in writers:
         proc.start()
@@ -571,7 +575,27 @@ def test_concurrent_writers_killed_at_random_never_yield_a_corrupt_read(tmp_path
             if proc.is_alive():
                 os.kill(proc.pid, signal.SIGKILL)
             proc.join()
+    return kills
 
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs the fork start method"
+)
+def test_concurrent_writers_killed_at_random_never_yield_a_corrupt_read(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    directory = str(tmp_path / "shared")
+    rng = random.Random(20240601)
+    deadline = time.monotonic() + TORTURE_SECONDS
+
+    readers = []
+    for n in range(2):
+        parent_end, child_end = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_reader, args=(directory, 100 + n, deadline, child_end))
+        proc.start()
+        child_end.close()
+        readers.append((proc, parent_end))
+
+    kills = _kill_writers_until(ctx, directory, deadline, rng)
     results = []
     for proc, conn in readers:
         assert conn.poll(30), "reader did not report"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import platform
 import shlex
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from sphinx_layertrace.capture.interpreters import (
     Registry,
     current,
     current_label,
+    probe,
     resolve_executable,
 )
 
@@ -62,3 +64,48 @@ def test_a_label_configured_like_this_pythons_x_y_is_the_users_choice(tmp_path):
     registry = Registry({current_label(): other})
     assert registry.get(current_label()).executable == other
     assert registry.default() == current()
+
+
+# -- an interpreter replaced on disk is seen (sphinx-autobuild keeps one process for hours) ----
+
+
+def _fake_python(path, version: str, padding: str = "") -> None:
+    """A real executable that answers the worker's ``info`` as a Python ``version`` would."""
+    info = (
+        f'{{"python": {{"implementation": "CPython", "version": "{version}"}}, '
+        '"platform": {"system": "Linux", "release": "", "machine": "x86_64", "libc": ""}}'
+    )
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_text(f"#!/bin/sh\n# {padding}\necho '{info}'\n")
+    fresh.chmod(0o755)
+    os.replace(fresh, path)  # a new file, as an installer writes one
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in interpreter is a shell script")
+def test_an_interpreter_upgraded_in_place_is_probed_again(tmp_path):
+    python = tmp_path / "bin" / "python3"
+    python.parent.mkdir()
+    python.symlink_to(os.path.realpath(sys.executable))
+    real = probe(str(python))
+    assert real.version == platform.python_version()
+    # the same path now leads to another interpreter: a new symlink target, then a new file
+    python.unlink()
+    _fake_python(tmp_path / "other-python", "3.99.1")
+    python.symlink_to(tmp_path / "other-python")
+    assert probe(str(python)).version == "3.99.1"
+    assert Registry({"x": str(python)}).get("x").version == "3.99.1"
+    python.unlink()
+    _fake_python(python, "3.99.2")
+    assert probe(str(python)).version == "3.99.2"
+    assert resolve_executable(str(python)).version == "3.99.2"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the stand-in interpreter is a shell script")
+def test_a_new_build_of_the_same_version_is_another_interpreter(tmp_path):
+    python = tmp_path / "python3"
+    _fake_python(python, "3.99.1")
+    before = probe(str(python))
+    _fake_python(python, "3.99.1", padding="rebuilt with other flags")
+    after = probe(str(python))
+    assert before.version == after.version
+    assert before.identity != after.identity  # so its captures are keyed apart

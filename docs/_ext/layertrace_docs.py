@@ -18,9 +18,7 @@ import argparse
 import contextlib
 import logging as std_logging
 import os
-import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -184,20 +182,11 @@ class LayerMap(SphinxDirective):
         return container.children
 
 
-_SUBTYPE = re.compile(r"""subtype\s*=\s*["']([a-z][a-z0-9-]*)["']""")
-
-
 def warning_subtypes() -> set[str]:
-    """Every ``layertrace.<subtype>`` the package can emit, found in its source."""
-    import sphinx_layertrace
+    """Every ``layertrace.<subtype>`` the package can emit: its one list of them."""
+    from sphinx_layertrace.sphinxext.warnings import SUBTYPES
 
-    package = Path(sphinx_layertrace.__file__).parent
-    found: set[str] = set()
-    for path in package.rglob("*.py"):
-        text = path.read_text("utf-8")
-        if 'type="layertrace"' in text or "type='layertrace'" in text:
-            found.update(_SUBTYPE.findall(text))
-    return found
+    return set(SUBTYPES)
 
 
 class WarningCheck(SphinxDirective):

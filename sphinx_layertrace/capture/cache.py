@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 #: Version of the on-disk envelope; a reader skips (and a writer replaces) any other.
 FORMAT = 1
 #: Version of the key recipe itself, so changing what goes into a key never reuses old entries.
-KEY_RECIPE = 1
+KEY_RECIPE = 2  # 2: the child's code and the interpreter's build
+#: The code that runs inside the target interpreter: a change to it can change every capture.
+CHILD_DIR = Path(__file__).parent.parent / "child"
 #: Outcomes that are a property of the snippet, not of the machine's mood: only these are kept.
 CACHEABLE = frozenset({"raised", "returned"})
 #: Temporary files older than this are leftovers of a killed writer and are swept by prune().
@@ -84,12 +86,71 @@ def _stored_body(raw: bytes, key: str, digest: str) -> bytes | None:
     return None
 
 
+_FOREIGN: dict[str, Any] = {}  # intact but not ours to judge: a miss, left in place
+_DAMAGED_ENTRY: dict[str, Any] = {}  # truncated, forged or garbled: a miss, removed
+
+
+def _check(raw: bytes, key: str) -> dict[str, Any]:
+    """The capture body of an entry's bytes, or one of the two sentinels above."""
+    opened = _envelope(raw, key)
+    if not isinstance(opened, tuple):
+        return opened
+    body, digest = opened
+    if not _digest_matches(raw, key, body, digest):
+        return _DAMAGED_ENTRY
+    schema = body.get("schema", SCHEMA_VERSION)
+    if isinstance(schema, int) and schema > SCHEMA_VERSION:
+        return _FOREIGN  # intact, but written by a newer reader's schema: left in place for it
+    return body
+
+
+def _envelope(raw: bytes, key: str) -> tuple[dict[str, Any], str] | dict[str, Any]:
+    """(body, digest) of an envelope of this format and key, or a sentinel."""
+    try:
+        envelope = json.loads(raw)
+    except (ValueError, RecursionError):
+        return _DAMAGED_ENTRY  # truncated or garbage: a writer died before os.replace existed
+    if not isinstance(envelope, dict):
+        return _DAMAGED_ENTRY
+    if envelope.get("format") != FORMAT:
+        # Written by another version of the envelope: not ours to judge or delete; a put()
+        # replaces it.
+        return _FOREIGN
+    body = envelope.get("capture")
+    digest = envelope.get("sha256")
+    if envelope.get("key") != key or not isinstance(body, dict) or not isinstance(digest, str):
+        return _DAMAGED_ENTRY
+    return body, digest
+
+
+def _digest_matches(raw: bytes, key: str, body: dict[str, Any], digest: str) -> bool:
+    stored = _stored_body(raw, key, digest)
+    try:
+        # What put() wrote is checked as the bytes on disk; anything else (another writer's
+        # spacing) by re-serialising the parsed body. Either way the digest covers the body.
+        canonical = stored if stored is not None else _canonical(body)
+    except (ValueError, TypeError, RecursionError):
+        return False
+    return hashlib.sha256(canonical).hexdigest() == digest
+
+
+def child_digest(folder: Path = CHILD_DIR) -> str:
+    """SHA-256 of the child's source files (names and bytes): part of every key, so an edited
+    or upgraded worker never serves what the old one captured. Read once per build."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def cache_key(
     request: Request,
     interpreter: Interpreter,
     env: Mapping[str, str],
     *,
     extension_version: str,
+    child_code: str | None = None,
 ) -> str:
     """The SHA-256 hex digest naming the capture that ``request`` produces.
 
@@ -97,8 +158,10 @@ def cache_key(
     machines or checkouts: the code, setup code, style, limits (timeout, output cap, memory),
     the display filename, the author's extra ``env`` (order does not matter), the interpreter's
     :attr:`.Interpreter.identity` (label, implementation, exact
-    version, system, machine, libc — not its path), the capture schema and the extension's
-    version. ``request.filename`` is used as given, so callers pass a relative name.
+    version and build, system, machine, libc — not its path), the capture schema, the
+    extension's version and the child's code (``child_code``, from :func:`child_digest`;
+    computed here when not given). ``request.filename`` is used as given, so callers pass a
+    relative name. The values of ``env`` enter only as a digest (see :func:`env_digest`).
     """
     timeout = request.timeout
     payload = {
@@ -115,6 +178,7 @@ def cache_key(
         "interpreter": interpreter.identity,
         "schema": SCHEMA_VERSION,
         "extension": extension_version,
+        "child": child_digest() if child_code is None else child_code,
     }
     return hashlib.sha256(_canonical(payload)).hexdigest()
 
@@ -215,36 +279,13 @@ class CaptureCache:
                 raw = fh.read()
         except OSError:
             return None, None  # missing (the common miss) or unreadable: nothing to repair
-        try:
-            envelope = json.loads(raw)
-        except (ValueError, RecursionError):
-            return None, st  # truncated or garbage: a writer died before os.replace existed
-        if not isinstance(envelope, dict):
-            return None, st
-        if envelope.get("format") != FORMAT:
-            # Written by another version of the envelope: not ours to judge or delete; a put()
-            # replaces it.
+        verdict = _check(raw, key)
+        if verdict is _FOREIGN:
             return None, None
-        body = envelope.get("capture")
-        digest = envelope.get("sha256")
-        if envelope.get("key") != key or not isinstance(body, dict) or not isinstance(digest, str):
+        if verdict is _DAMAGED_ENTRY:
             return None, st
-        stored = _stored_body(raw, key, digest)
         try:
-            # What put() wrote is checked as the bytes on disk; anything else (another writer's
-            # spacing) by re-serialising the parsed body. Either way the digest covers the body.
-            canonical = stored if stored is not None else _canonical(body)
-            actual = hashlib.sha256(canonical).hexdigest()
-        except (ValueError, TypeError, RecursionError):
-            return None, st
-        if actual != digest:
-            return None, st
-        schema = body.get("schema", SCHEMA_VERSION)
-        if isinstance(schema, int) and schema > SCHEMA_VERSION:
-            # Intact, but written by a newer reader's schema: a miss, left in place for it.
-            return None, None
-        try:
-            return Capture.from_dict(body), None
+            return Capture.from_dict(verdict), None
         except (SchemaError, TypeError, ValueError, KeyError, AttributeError, RecursionError):
             return None, st
 
@@ -362,32 +403,11 @@ class CaptureCache:
         between creating and renaming them). Younger ones may belong to a running writer and
         are left alone. Safe to run while other processes read and write.
         """
-        entries: list[tuple[int, str, int]] = []  # (mtime_ns, path, size)
-        swept = 0
-        cutoff = time.time() - stale_after
         try:
             items = list(os.scandir(self.directory))
         except OSError:
             return PruneReport()
-        for item in items:
-            if _is_legacy_shard(item):
-                swept += _remove_legacy_shard(item.path)
-                continue
-            try:
-                if not item.is_file(follow_symlinks=False):
-                    continue
-                st = item.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if _TEMP_NAME.match(item.name):
-                if st.st_mtime < cutoff:
-                    try:
-                        os.unlink(item.path)
-                        swept += 1
-                    except OSError:
-                        pass
-            elif _ENTRY_NAME.match(item.name):
-                entries.append((st.st_mtime_ns, item.path, st.st_size))
+        entries, swept = _sweep(items, time.time() - stale_after)
         entries.sort()
         total = sum(size for _, _, size in entries)
         removed = freed = 0
@@ -406,6 +426,31 @@ class CaptureCache:
         return PruneReport(
             removed=removed, freed=freed, swept=swept, kept=len(entries) - removed, total=total
         )
+
+
+def _sweep(items: list[os.DirEntry[str]], cutoff: float) -> tuple[list[tuple[int, str, int]], int]:
+    """Remove stale temporary files and legacy shards; the entries left as (mtime_ns, path,
+    size), and how many files went."""
+    entries: list[tuple[int, str, int]] = []
+    swept = 0
+    for item in items:
+        if _is_legacy_shard(item):
+            swept += _remove_legacy_shard(item.path)
+            continue
+        try:
+            if not item.is_file(follow_symlinks=False):
+                continue
+            st = item.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if _TEMP_NAME.match(item.name):
+            if st.st_mtime < cutoff:
+                with contextlib.suppress(OSError):
+                    os.unlink(item.path)
+                    swept += 1
+        elif _ENTRY_NAME.match(item.name):
+            entries.append((st.st_mtime_ns, item.path, st.st_size))
+    return entries, swept
 
 
 def _is_legacy_shard(entry: os.DirEntry[str]) -> bool:

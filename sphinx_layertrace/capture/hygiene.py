@@ -26,9 +26,11 @@ _JSON_MARKERS = (b"\\u", b"\\b", b"\\f", b"0x")
 _JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII that JSON writes as it is
 
 
-def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
-    """Values of secret-looking variables, longest first so overlapping ones redact fully."""
+def secret_values(environ: Mapping[str, str], extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """Values of secret-looking variables and the ``extra`` ones (values the author passed to
+    snippets), longest first so overlapping ones redact fully."""
     values = {v for k, v in environ.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET}
+    values.update(v for v in extra if len(v) >= MIN_SECRET)
     return tuple(sorted(values, key=len, reverse=True))
 
 
@@ -65,10 +67,13 @@ class Hygiene:
 
     @classmethod
     def from_environment(
-        cls, environ: Mapping[str, str] | None = None, paths: Iterable[tuple[str, str]] = ()
+        cls,
+        environ: Mapping[str, str] | None = None,
+        paths: Iterable[tuple[str, str]] = (),
+        secrets: Iterable[str] = (),
     ) -> Hygiene:
         environ = os.environ if environ is None else environ
-        return cls(secret_values(environ), default_path_labels(paths))
+        return cls(secret_values(environ, secrets), default_path_labels(paths))
 
     def needed(self, raw: bytes) -> bool:
         """Whether cleaning could change any string of this JSON text (False: skip ``clean``).

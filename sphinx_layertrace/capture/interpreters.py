@@ -1,7 +1,9 @@
 """Which Python runs a snippet: labels, discovery of installed CPythons, and a real probe of each.
 
 An interpreter is trusted only after it has actually run the worker (a pyenv shim that fails is
-skipped, not believed).
+skipped, not believed). What a probe learnt is kept per executable *file*, keyed by what the path
+resolves to and that file's inode, size and mtime: an interpreter upgraded in place while a
+long-lived process (``sphinx-autobuild``) keeps building is probed again, not remembered.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from sphinx_layertrace.child import protocol
@@ -31,11 +33,15 @@ class Interpreter:
     executable: str
     version: str = ""
     implementation: str = "CPython"
-    platform: dict = field(default_factory=dict, compare=False, hash=False)
+    platform: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: Which build of that version: the binary's size and mtime (and, for the Python running
+    #: Sphinx, its ``sys.version``), so a rebuilt or reinstalled binary is another interpreter.
+    build: str = ""
 
     @property
     def identity(self) -> str:
-        """What the cache key needs: label, exact version and the platform it runs on."""
+        """What the cache key needs: label, exact version and build, and the platform it runs
+        on (not its path: a moved checkout keeps its cache)."""
         plat = self.platform
         return "|".join(
             [
@@ -45,6 +51,7 @@ class Interpreter:
                 plat.get("system", ""),
                 plat.get("machine", ""),
                 plat.get("libc", ""),
+                self.build,
             ]
         )
 
@@ -57,9 +64,42 @@ def current_label() -> str:
     return "{}.{}".format(*sys.version_info[:2])
 
 
-@cache
+Fingerprint = tuple[str, str, int, int, int, int]  # path, its target, dev, inode, size, mtime
+
+
+def fingerprint(executable: str) -> Fingerprint | None:
+    """Which file ``executable`` is right now; ``None`` if there is none."""
+    target = os.path.realpath(executable)
+    try:
+        st = os.stat(target)
+    except OSError:
+        return None
+    return (executable, target, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _build_of(print_: Fingerprint | None) -> str:
+    return f"{print_[4]}:{print_[5]}" if print_ else ""
+
+
+#: The file this process was started from, as it was then.
+_STARTED_FROM = fingerprint(sys.executable)
+
+
 def current() -> Interpreter:
-    """The interpreter running Sphinx, described by the worker's own code without a process."""
+    """The interpreter running Sphinx: what a snippet without ``:python:`` runs under.
+
+    Described by the worker's own code without a process while ``sys.executable`` is still the
+    file this process started from; once it has been replaced on disk (children start the new
+    one), that file is probed like any other.
+    """
+    now = fingerprint(sys.executable)
+    if now is not None and now != _STARTED_FROM:
+        return probe(sys.executable, current_label())
+    return _this_process()
+
+
+@lru_cache(maxsize=1)
+def _this_process() -> Interpreter:
     info = protocol.interpreter_info()
     return Interpreter(
         label=current_label(),
@@ -67,12 +107,24 @@ def current() -> Interpreter:
         version=info["python"]["version"],
         implementation=info["python"]["implementation"],
         platform=info["platform"],
+        build=f"{_build_of(_STARTED_FROM)}:{sys.version}",
     )
 
 
-@cache
 def probe(executable: str, label: str = "") -> Interpreter:
-    """Run the worker's ``info`` under ``executable``; raise MissingInterpreter if it fails."""
+    """Run the worker's ``info`` under ``executable``; raise MissingInterpreter if it fails.
+
+    Remembered for as long as ``executable`` names the same unchanged file.
+    """
+    found = fingerprint(shutil.which(executable) or executable)
+    if found is None:  # nothing to key it by: ask again next time
+        return _probe.__wrapped__(executable, label, None)
+    return _probe(executable, label, found)
+
+
+#: Bounded: a long-lived process meets a handful of interpreters, and each upgrade one more.
+@lru_cache(maxsize=64)
+def _probe(executable: str, label: str, print_: Fingerprint | None) -> Interpreter:
     try:
         done = subprocess.run(
             [executable, WORKER, "info"],
@@ -92,6 +144,7 @@ def probe(executable: str, label: str = "") -> Interpreter:
         version=version,
         implementation=info["python"]["implementation"],
         platform=info["platform"],
+        build=_build_of(print_),
     )
 
 

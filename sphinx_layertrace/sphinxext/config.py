@@ -5,6 +5,7 @@ The reference page in the docs is generated from :data:`OPTIONS`, so it cannot d
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from sphinx.util import logging
 
 from sphinx_layertrace.meaning.codes import DEFAULT_ERRNO_URL
 from sphinx_layertrace.meaning.layers import LAYERS
+from sphinx_layertrace.sphinxext import warnings
 
 logger = logging.getLogger(__name__)
 EXECUTE_MODES = ("auto", "always", "never")
@@ -111,7 +113,9 @@ OPTIONS: tuple[Option, ...] = (
         {},
         "env",
         "Variables passed to snippets. Otherwise children get a minimal environment (PATH, "
-        "LANG/LC_*, TZ, a temporary HOME).",
+        "LANG/LC_*, TZ, a temporary HOME). The values are treated as secrets: only a digest "
+        "of each is kept in Sphinx's environment pickle, and output that shows one (6 "
+        "characters or more) shows ``***`` instead.",
         _str_mapping,
     ),
     Option(
@@ -190,7 +194,36 @@ def validate(app: Any, config: Any) -> None:
             problems.append((line, f"{path}:{line}", message))
             config[option.name] = option.default
     for _line, location, message in sorted(problems):
-        logger.error(message, location=location, type="layertrace", subtype="config")
+        warnings.error(logger, "config", message, location)
+
+
+#: Where the real values of ``layertrace_env`` are kept once :func:`protect_env` has run: a
+#: private attribute, which Sphinx leaves out when it pickles the configuration.
+_ENV_VALUES = "_layertrace_env_values"
+
+
+def protect_env(app: Any, config: Any) -> None:
+    """``config-inited``, after :func:`validate`: keep ``layertrace_env``'s values out of
+    ``environment.pickle`` (Sphinx pickles config values, and that folder is often uploaded).
+
+    The public value becomes one digest per variable, so a changed value still changes the
+    configuration Sphinx compares between builds (and re-reads what depends on it); the values
+    themselves stay on the config object under a private name, for :func:`env_values`.
+    """
+    values = dict(config.layertrace_env)
+    setattr(config, _ENV_VALUES, values)
+    config.layertrace_env = {name: _digest(name, value) for name, value in values.items()}
+
+
+def env_values(config: Any) -> dict[str, str]:
+    """The variables the author passes to snippets (``layertrace_env`` as written)."""
+    values = getattr(config, _ENV_VALUES, None)
+    return dict(config.layertrace_env if values is None else values)
+
+
+def _digest(name: str, value: str) -> str:
+    data = f"sphinx-layertrace\0{name}\0{value}".encode("utf-8", "surrogatepass")
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _where(confdir: Any, name: str) -> tuple[Path, int]:

@@ -22,6 +22,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from sphinx_layertrace.meaning.expect import parse_expect
 from sphinx_layertrace.render.nodes import layertrace_pending, layertrace_target
+from sphinx_layertrace.sphinxext import warnings
 
 SETUP_KEY = "layertrace_setup"
 logger = logging.getLogger(__name__)
@@ -206,12 +207,7 @@ class LayertraceDirective(SphinxDirective):
         return checked
 
     def _warn(self, message: str) -> None:
-        logger.warning(
-            f"layertrace: {message}",
-            location=self.get_location(),
-            type="layertrace",
-            subtype="option",
-        )
+        warnings.warn(logger, "option", message, self.get_location())
 
     def _named(self, node: layertrace_pending, code: str) -> nodes.Node:
         """A ``:name:`` without a caption: no visible title, but ``:ref:`` still gets one,

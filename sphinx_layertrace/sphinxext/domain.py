@@ -7,7 +7,7 @@ a document is re-read and :meth:`merge_domaindata` when forked readers report ba
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from sphinx.domains import Domain
 
@@ -20,8 +20,8 @@ class LayertraceDomain(Domain):
 
     name = "layertrace"
     label = "layertrace"
-    initial_data: dict[str, Any] = {"plans": {}}  # docname -> list[Planned]
-    data_version = 2  # 2: Planned.interpreter
+    initial_data: ClassVar[dict[str, Any]] = {"plans": {}}  # docname -> list[Planned]
+    data_version: ClassVar[int] = 2  # 2: Planned.interpreter
 
     @property
     def plans(self) -> dict[str, list[Planned]]:

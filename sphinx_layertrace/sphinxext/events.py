@@ -76,6 +76,9 @@ def build_finished(app: Any, exception: Exception | None) -> None:
             f"layertrace: {counted(session.executed, 'snippet')} run, "
             f"{session.from_cache} from the cache"
         )
+    rerun = session.rerun_line()
+    if rerun:
+        logger.info(rerun)
     damaged = session.cache.stats.corrupt
     if damaged:
         entries = counted(damaged, "damaged cache entry", "damaged cache entries")

@@ -20,6 +20,7 @@ from sphinx_layertrace.render.fold import DEFAULT_FOLD
 from sphinx_layertrace.render.nodes import layertrace_pending
 from sphinx_layertrace.render.tabs import Shown, beside
 from sphinx_layertrace.render.words import caption
+from sphinx_layertrace.sphinxext import warnings
 from sphinx_layertrace.sphinxext.session import Planned, Session, snippet_id
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,8 @@ class Resolver:
         entry = InventoryAdapter(self.env).main_inventory.get("py:data", {}).get(f"errno.{name}")
         if entry is None:
             return None
-        return getattr(entry, "uri", None) or entry[2]
+        uri = getattr(entry, "uri", None) or entry[2]  # an _InventoryItem (8.2+) or a tuple
+        return str(uri)
 
 
 def _fold_limit(node: Any, config: Any) -> int:
@@ -120,7 +122,7 @@ def _shown(plan: Planned, capture: Capture | None) -> Shown:
 
 
 #: outcome -> (warning subtype, message template); ``detail`` is already one line
-_FAILURES = {
+_FAILURES: dict[str, tuple[warnings.Subtype, str]] = {
     "timeout": ("timeout", "snippet {detail}"),
     "crashed": ("crash", "snippet {detail}"),
     "error": ("setup", "{detail}"),
@@ -131,12 +133,14 @@ def _warn(node: Any, plan: Planned, item: Shown) -> str:
     """Emit the one warning a capture deserves; return the drift sentence for the page."""
     subtype, message = _problem(node, plan, item.capture)
     if subtype:
-        logger.warning(f"layertrace: {message}", location=node, type="layertrace", subtype=subtype)
+        warnings.warn(logger, subtype, message, node)
     return message if subtype == "drift" else ""
 
 
-def _problem(node: Any, plan: Planned, capture: Capture | None) -> tuple[str, str]:
-    """(subtype, one-line message) of what went wrong, or ("", "") when nothing did."""
+def _problem(
+    node: Any, plan: Planned, capture: Capture | None
+) -> tuple[warnings.Subtype | None, str]:
+    """(subtype, one-line message) of what went wrong, or (None, "") when nothing did."""
     if plan.missing:
         return "missing-interpreter", f"interpreter {plan.label!r} is missing ({plan.missing})"
     if capture is None:
@@ -145,4 +149,4 @@ def _problem(node: Any, plan: Planned, capture: Capture | None) -> tuple[str, st
         subtype, template = _FAILURES[capture.outcome]
         return subtype, template.format(detail=capture.detail)
     drifted = drift(node.get("expect") or (), capture)
-    return ("drift", drifted.sentence()) if drifted else ("", "")
+    return ("drift", drifted.sentence()) if drifted else (None, "")

@@ -18,12 +18,14 @@ from typing import Any
 from sphinx.util import logging
 
 from sphinx_layertrace import __version__
-from sphinx_layertrace.capture.cache import CaptureCache, cache_key
+from sphinx_layertrace.capture import distributions
+from sphinx_layertrace.capture.cache import CaptureCache, cache_key, child_digest
 from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import Interpreter, MissingInterpreter, Registry
-from sphinx_layertrace.capture.runner import Request, Runner
+from sphinx_layertrace.capture.runner import Request, Runner, child_environment
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.sphinxext.config import cache_dir
+from sphinx_layertrace.sphinxext import warnings
+from sphinx_layertrace.sphinxext.config import cache_dir, env_values
 
 logger = logging.getLogger(__name__)
 #: Size bound of the capture cache; least recently used entries beyond it are evicted.
@@ -76,18 +78,26 @@ class Session:
         config = app.config
         self.config = config
         self.execute = config.layertrace_execute
-        self.env_passed = dict(config.layertrace_env)
+        self.env_passed = env_values(config)
         self.registry = Registry(config.layertrace_interpreters)
         self.cache = CaptureCache(cache_dir(config, app.confdir), max_bytes=CACHE_MAX_BYTES)
         self.hygiene = Hygiene.from_environment(
-            paths=[(os.fspath(app.srcdir), "<docs>"), (os.fspath(app.confdir), "<docs>")]
+            paths=[(os.fspath(app.srcdir), "<docs>"), (os.fspath(app.confdir), "<docs>")],
+            # the author's values are secrets by definition, whatever their names
+            secrets=self.env_passed.values(),
         )
         self.owner = os.getpid()
+        self.child_code = child_digest()  # read again at each build's start
         self._runner: Runner | None = None
         self._tickets: dict[str, int] = {}
         self._memo: dict[str, Capture] = {}
         self._planned: dict[tuple, list[Planned]] = {}
         self.read_elsewhere: set[str] = set()  # documents read by forked -j readers
+        self.srcdir = os.fspath(app.srcdir)
+        #: cache key -> what changed in the distributions its cached capture had imported
+        self.rerun: dict[str, list[distributions.Change]] = {}
+        self._where: dict[str, str] = {}  # cache key -> "doc.rst:line" of its first snippet
+        self._installed: dict[str, dict[str, distributions.Installed]] = {}  # by executable
         self.executed = 0
         self.from_cache = 0
         self.frozen = FrozenCaptures.load(config.layertrace_captures, app.confdir)
@@ -111,7 +121,16 @@ class Session:
         planned = self._planned.get(memo_key)
         if planned is None:
             planned = self._planned[memo_key] = self._plan(node)
+            where = self._location(node)
+            for plan in planned:
+                self._where.setdefault(plan.key, where)
         return planned
+
+    def _location(self, node: Any) -> str:
+        source, line = getattr(node, "source", None) or "", getattr(node, "line", None)
+        if source.startswith(self.srcdir):
+            source = os.path.relpath(source, self.srcdir)
+        return f"{source}:{line}" if line else source
 
     def _plan(self, node: Any) -> list[Planned]:
         request = request_for(node, self.config)
@@ -124,7 +143,13 @@ class Session:
             except MissingInterpreter as exc:
                 planned.append(Planned(label, request, missing=str(exc)))
                 continue
-            key = cache_key(request, interp, self.env_passed, extension_version=__version__)
+            key = cache_key(
+                request,
+                interp,
+                self.env_passed,
+                extension_version=__version__,
+                child_code=self.child_code,
+            )
             planned.append(Planned(label, request, key, interpreter=interp))
         return planned
 
@@ -133,7 +158,7 @@ class Session:
         if not key or key in self._memo or key in self._tickets:
             return
         if self.execute != "always":
-            cached = self.cache.get(key)
+            cached = self._from_cache(planned)
             if cached is not None:
                 self._memo[key] = cached
                 self.from_cache += 1
@@ -142,6 +167,45 @@ class Session:
             return
         self._tickets[key] = self.runner.submit(planned.request, planned.interpreter)
         self.executed += 1
+
+    def _from_cache(self, planned: Planned) -> Capture | None:
+        """The cached capture, unless a distribution it imported has changed since (then it is
+        noted in :attr:`rerun` and run again). Only the main process judges: what a forked
+        ``-j`` reader finds is not kept, the main process submits the plan itself."""
+        cached = self.cache.get(planned.key)
+        if cached is None or not cached.distributions or planned.interpreter is None:
+            return cached
+        if self.execute == "never" or os.getpid() != self.owner:
+            return cached
+        changed = distributions.changes(cached.distributions, self._installed_for(planned))
+        if changed:
+            self.rerun[planned.key] = changed
+            return None
+        return cached
+
+    def _installed_for(self, planned: Planned) -> dict[str, distributions.Installed]:
+        """What the plan's interpreter has installed, read once per build."""
+        assert planned.interpreter is not None
+        executable = planned.interpreter.executable
+        found = self._installed.get(executable)
+        if found is None:
+            env = child_environment(self.env_passed)
+            found = distributions.scan(distributions.sys_path(executable, env))
+            self._installed[executable] = found
+        return found
+
+    def rerun_line(self) -> str:
+        """The one info line naming the snippets run again and why ("" when none was)."""
+        if not self.rerun:
+            return ""
+        changes = sorted({str(c) for found in self.rerun.values() for c in found})
+        where = sorted(self._where[key] for key in self.rerun if key in self._where)
+        shown = ", ".join(where[:3]) + (", …" if len(where) > 3 else "")
+        snippets = "1 snippet" if len(self.rerun) == 1 else f"{len(self.rerun)} snippets"
+        return (
+            f"layertrace: {snippets} run again, a distribution they imported changed "
+            f"({'; '.join(changes)})" + (f": {shown}" if shown else "")
+        )
 
     def capture(self, planned: Planned) -> Capture | None:
         """The capture for a plan, waiting for it if it is still running."""
@@ -177,10 +241,17 @@ class Session:
         self.executed = 0
         self.from_cache = 0
         self.cache.stats = type(self.cache.stats)()
+        # labels are resolved again: an interpreter may have been upgraded since the last build,
+        # and the child's code may have changed under a long-lived process
+        self.registry = Registry(self.config.layertrace_interpreters)
+        self.child_code = child_digest()
         self._tickets.clear()
         self._memo.clear()
         self._planned.clear()
         self.read_elsewhere.clear()
+        self.rerun.clear()
+        self._where.clear()
+        self._installed.clear()
 
     def close(self) -> None:
         """Stop the worker; results that finished but no page asked for (a snippet inside an
@@ -218,7 +289,7 @@ class FrozenCaptures:
             try:
                 capture = read(path)
             except MergeError as exc:
-                logger.warning(f"layertrace: {exc}", type="layertrace", subtype="captures")
+                warnings.warn(logger, "captures", str(exc))
                 continue
             match = FILE_NAME.match(path.name)
             ident = match["ident"] if match else path.name.split(".", 1)[0]
