@@ -38,6 +38,9 @@ class Frame:
     origin: Origin = "other"
     stdlib_path: str = ""
     repeated: int = 0  # "[Previous line repeated N more times]" follows this frame
+    #: What this layer was asked: (argument name, repr capped and redacted) of the frame's
+    #: function, recorded for the first frame of each module on the path (child/arguments.py).
+    arguments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,26 @@ class SyscallEvent:
 
     event: str
     args: str
+
+
+@dataclass(frozen=True)
+class FlatError:
+    """A lower error a library folded into its exception, read from the object (never the text).
+
+    ``source`` says where it was read (``paramiko NoValidConnectionsError.errors``), ``where``
+    the address or server it belongs to, ``detail`` grpc's debug string; ``same_as`` is
+    ``cause``/``context`` when it is the very exception already chained (child/flattened.py).
+    """
+
+    source: str
+    where: str = ""
+    type: str = ""
+    module: str = ""
+    message: str = ""
+    errno: int | None = None
+    errno_name: str = ""
+    detail: str = ""
+    same_as: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +92,7 @@ class ExceptionInfo:
     suppress_context: bool = False
     exceptions: tuple[ExceptionInfo, ...] = ()
     formatted: str = ""  # the whole text CPython prints for this exception and its chain
+    flattened: tuple[FlatError, ...] = ()  # per-address/per-server errors the library kept
 
     @property
     def qualified(self) -> str:
@@ -275,9 +299,10 @@ _SEQUENCES = {
     "steps": Step,
     "syscalls": SyscallEvent,
     "exceptions": ExceptionInfo,
+    "flattened": FlatError,
 }
-#: Fields holding a list of [name, version] string pairs.
-_PAIRS = frozenset({"distributions"})
+#: Fields holding a list of string pairs: [name, version], a frame's [argument, repr].
+_PAIRS = frozenset({"distributions", "arguments"})
 
 
 #: What a scalar field may hold, by its annotation (the model's annotations are strings).
@@ -367,5 +392,5 @@ def _pairs(cls: type, key: str, raw: Any) -> tuple[tuple[str, str], ...]:
         isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(i, str) for i in pair)
         for pair in raw
     ):
-        raise TypeError(f"{cls.__name__}.{key} must be a list of [name, version] pairs")
+        raise TypeError(f"{cls.__name__}.{key} must be a list of [name, value] pairs")
     return tuple((pair[0], pair[1]) for pair in raw)

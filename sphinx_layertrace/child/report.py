@@ -1,5 +1,9 @@
 """An exception as data: the chain, every frame, OSError codes, and the text CPython prints.
 
+Plus what each layer was asked (``arguments``: per frame, for the first frame of each module on
+the path, redacted) and the lower errors a library folded into one exception (``flattened``:
+per exception, read from its attributes).
+
 Everything is masked (``PathMasker``) and capped, and the child's own frames are taken off the
 start of every traceback, so a capture shows what the snippet's reader would see.
 """
@@ -10,6 +14,8 @@ import os
 import sys
 import traceback
 
+from . import arguments as arguments_mod
+from . import flattened as flattened_mod
 from .protocol import CHILD_DIR
 
 MAX_FRAMES = 200
@@ -33,9 +39,24 @@ def describe(exc, masker):
     # a syntax error the prompt itself reported: its words, printed by C on 3.8-3.12, where the
     # traceback module draws some carets otherwise
     formatted = getattr(exc, "_layertrace_printed", None) or formatted
-    data = describe_one(exc, masker, set(), 0, te)
+    data = describe_one(exc, masker, set(), 0, te, chain_arguments(exc))
     data["formatted"] = masker.text(cap(formatted, MAX_MESSAGE * 4))
     return data
+
+
+def chain_arguments(exc):
+    """``{id(traceback entry): [[name, repr], ...]}``: what each layer was asked (redacted)."""
+    try:
+        return arguments_mod.chain_arguments(exc)
+    except Exception:
+        return {}  # a snippet that broke repr or its frames: no arguments, never no report
+
+
+def flattened_errors(exc, masker):
+    try:
+        return flattened_mod.flattened(exc, masker.text)
+    except Exception:
+        return []
 
 
 def is_own_file(filename):
@@ -78,7 +99,7 @@ def _header(exc, te):
     return "".join(lines)
 
 
-def describe_one(exc, masker, seen, depth, te=None):
+def describe_one(exc, masker, seen, depth, te=None, asked=None):  # noqa: PLR0917
     seen.add(id(exc))
     cls = type(exc)
     header = _header(exc, te)
@@ -92,7 +113,7 @@ def describe_one(exc, masker, seen, depth, te=None):
         "mro": ["%s.%s" % (c.__module__, c.__qualname__) for c in cls.__mro__],
         "message": masker.text(cap(message, MAX_MESSAGE)),
         "header": masker.text(cap(header, MAX_MESSAGE)),
-        "frames": frames_of(exc, masker, te.stack if te is not None else None),
+        "frames": frames_of(exc, masker, te.stack if te is not None else None, asked),
         "suppress_context": bool(exc.__suppress_context__),
     }
     notes = getattr(exc, "__notes__", None)
@@ -100,20 +121,23 @@ def describe_one(exc, masker, seen, depth, te=None):
         data["notes"] = [masker.text(cap(str(n), MAX_MESSAGE)) for n in notes[:20]]
     if isinstance(exc, OSError):
         data.update(os_error_fields(exc, masker))
+    flat = flattened_errors(exc, masker)
+    if flat:
+        data["flattened"] = flat
     if depth < MAX_CHAIN:
-        _describe_linked(exc, data, masker, seen, depth)
+        _describe_linked(exc, data, masker, seen, depth, asked)
     return data
 
 
-def _describe_linked(exc, data, masker, seen, depth):
+def _describe_linked(exc, data, masker, seen, depth, asked):  # noqa: PLR0917
     for attr, key in (("__cause__", "cause"), ("__context__", "context")):
         linked = getattr(exc, attr)
         if isinstance(linked, BaseException) and id(linked) not in seen:
-            data[key] = describe_one(linked, masker, seen, depth + 1)
+            data[key] = describe_one(linked, masker, seen, depth + 1, None, asked)
     subs = getattr(exc, "exceptions", None)
     if isinstance(subs, (list, tuple)) and _is_group(exc):
         data["exceptions"] = [
-            describe_one(sub, masker, seen, depth + 1)
+            describe_one(sub, masker, seen, depth + 1, None, asked)
             for sub in subs[:15]
             if isinstance(sub, BaseException) and id(sub) not in seen
         ]
@@ -156,7 +180,7 @@ def exc_code_names(exc):
     return errno.errorcode
 
 
-def frames_of(exc, masker, summaries=None):
+def frames_of(exc, masker, summaries=None, asked=None):
     tb = exc.__traceback__
     entries = []
     while tb is not None:
@@ -179,7 +203,11 @@ def frames_of(exc, masker, summaries=None):
         if count > 3:
             frames[-1]["repeated"] = count - 3
         elif len(frames) < MAX_FRAMES:
-            frames.append(_frame(tb.tb_frame, fs, masker))
+            item = _frame(tb.tb_frame, fs, masker)
+            shown = asked.get(id(tb)) if asked else None
+            if shown:
+                item["arguments"] = [[name, masker.text(value)] for name, value in shown]
+            frames.append(item)
     return frames
 
 
