@@ -39,7 +39,7 @@ def describe(exc, masker):
     # a syntax error the prompt itself reported: its words, printed by C on 3.8-3.12, where the
     # traceback module draws some carets otherwise
     formatted = getattr(exc, "_layertrace_printed", None) or formatted
-    data = describe_one(exc, masker, set(), 0, te, chain_arguments(exc))
+    data = describe_one(exc, _Walk(masker, chain_arguments(exc)), 0, te)
     data["formatted"] = masker.text(cap(formatted, MAX_MESSAGE * 4))
     return data
 
@@ -99,8 +99,19 @@ def _header(exc, te):
     return "".join(lines)
 
 
-def describe_one(exc, masker, seen, depth, te=None, asked=None):  # noqa: PLR0917
-    seen.add(id(exc))
+class _Walk(object):
+    """What one walk over a chain shares: the masker, the exceptions already described (each is
+    described once, even in a cycle) and the arguments each layer was asked."""
+
+    def __init__(self, masker, asked):
+        self.masker = masker
+        self.seen = set()
+        self.asked = asked
+
+
+def describe_one(exc, walk, depth, te=None):
+    masker, asked = walk.masker, walk.asked
+    walk.seen.add(id(exc))
     cls = type(exc)
     header = _header(exc, te)
     try:
@@ -125,21 +136,21 @@ def describe_one(exc, masker, seen, depth, te=None, asked=None):  # noqa: PLR091
     if flat:
         data["flattened"] = flat
     if depth < MAX_CHAIN:
-        _describe_linked(exc, data, masker, seen, depth, asked)
+        _describe_linked(exc, data, walk, depth)
     return data
 
 
-def _describe_linked(exc, data, masker, seen, depth, asked):  # noqa: PLR0917
+def _describe_linked(exc, data, walk, depth):
     for attr, key in (("__cause__", "cause"), ("__context__", "context")):
         linked = getattr(exc, attr)
-        if isinstance(linked, BaseException) and id(linked) not in seen:
-            data[key] = describe_one(linked, masker, seen, depth + 1, None, asked)
+        if isinstance(linked, BaseException) and id(linked) not in walk.seen:
+            data[key] = describe_one(linked, walk, depth + 1)
     subs = getattr(exc, "exceptions", None)
     if isinstance(subs, (list, tuple)) and _is_group(exc):
         data["exceptions"] = [
-            describe_one(sub, masker, seen, depth + 1, None, asked)
+            describe_one(sub, walk, depth + 1)
             for sub in subs[:15]
-            if isinstance(sub, BaseException) and id(sub) not in seen
+            if isinstance(sub, BaseException) and id(sub) not in walk.seen
         ]
 
 
