@@ -19,11 +19,13 @@ ENV_VERSION = 2  # 2: plans live in LayertraceDomain
 def setup(app: Any) -> dict[str, Any]:
     from sphinx_layertrace.render import nodes
     from sphinx_layertrace.sphinxext import config, events
+    from sphinx_layertrace.sphinxext.builder import CollectBuilder
     from sphinx_layertrace.sphinxext.directive import LayertraceDirective, LayertraceSetupDirective
     from sphinx_layertrace.sphinxext.domain import LayertraceDomain
     from sphinx_layertrace.sphinxext.resolve import resolve_doctree
 
     config.register(app)
+    app.add_builder(CollectBuilder)
     app.add_domain(LayertraceDomain)
     nodes.register(app)
     app.add_directive("layertrace", LayertraceDirective)

@@ -1,8 +1,9 @@
 """Drive a docs tree without writing pages: every snippet's captures and drift, for the CLI.
 
 ``capture`` and ``check`` need exactly what a build computes (the same directive parsing for rst
-and MyST, the same setup code, the same cache keys), so they run a real Sphinx with the ``dummy``
-builder into a temporary directory and watch each snippet through :attr:`.session.Session.observer`.
+and MyST, the same setup code, the same cache keys), so they run a real Sphinx with an output-less
+builder (:class:`.builder.CollectBuilder`) into a temporary directory and watch each snippet
+through :attr:`.session.Session.observer`.
 Nothing is parsed from warnings or HTML.
 """
 
@@ -22,6 +23,7 @@ from sphinx_layertrace.capture import frozen as platforms
 from sphinx_layertrace.capture.interpreters import Registry, resolve_executable
 from sphinx_layertrace.meaning.drift import drift
 from sphinx_layertrace.model import Capture
+from sphinx_layertrace.sphinxext.builder import CollectBuilder
 from sphinx_layertrace.sphinxext.session import snippet_id
 
 
@@ -123,7 +125,7 @@ def collect(
             confdir if (confdir / "conf.py").exists() else None,
             os.path.join(tmp, "out"),
             os.path.join(tmp, "doctrees"),
-            "dummy",
+            CollectBuilder.name,
             confoverrides=settings,
             status=None,
             warning=warnings,
