@@ -120,17 +120,22 @@ def collect(
         patch_docutils(confdir),
         docutils_namespace(),
     ):
-        app = Sphinx(
-            srcdir,
-            confdir if (confdir / "conf.py").exists() else None,
-            os.path.join(tmp, "out"),
-            os.path.join(tmp, "doctrees"),
-            CollectBuilder.name,
-            confoverrides=settings,
-            status=None,
-            warning=warnings,
-            freshenv=True,
-        )
+        try:
+            app = Sphinx(
+                srcdir,
+                confdir if (confdir / "conf.py").exists() else None,
+                os.path.join(tmp, "out"),
+                os.path.join(tmp, "doctrees"),
+                CollectBuilder.name,
+                confoverrides=settings,
+                status=None,
+                warning=warnings,
+                freshenv=True,
+            )
+        except SphinxError as exc:
+            if CollectBuilder.name in str(exc):  # only the extension registers it
+                raise _not_configured(confdir) from None
+            raise
         session = getattr(app, "layertrace", None)
         if session is None:
             raise _not_configured(confdir)
