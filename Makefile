@@ -22,7 +22,7 @@ test: $(STAMP)
 # loopback (root, for unshare): nothing can leave the machine there, and a page whose text
 # depends on another address (a DNS answer included) fails its test or its :expect:.
 test-offline: $(STAMP)
-	unshare --net sh -c 'ip link set lo up && out=$$(mktemp -d) \
+	LAYERTRACE_OFFLINE=1 unshare --net sh -c 'ip link set lo up && out=$$(mktemp -d) \
 	  && $(BIN)/python -m pytest -m "not browser" -q -p no:cacheprovider \
 	  && $(BIN)/sphinx-build -q -W -D layertrace_execute=always -b html docs "$$out"; \
 	  code=$$?; rm -rf "$$out"; exit $$code'
