@@ -9,10 +9,11 @@ frozen modules and for libraries that copy stdlib function names (urllib3 has it
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from sphinx_layertrace.meaning import stacks
+from sphinx_layertrace.meaning.stacks import is_glue, longest
 from sphinx_layertrace.model import Frame
 
 LAYERS: tuple[str, ...] = ("user", "application", "tls", "transport", "os", "library")
@@ -114,21 +115,13 @@ _STDLIB_COMPONENTS: dict[str, str] = {
 
 
 def _built_in() -> tuple[dict[str, str], dict[str, str], frozenset[tuple[str, str]]]:
-    """(layers, components, glue) of the stdlib defaults and the built-in third-party stacks.
-
-    The stacks come from ``meaning/stacks.py`` (``STACKS``, ``GLUE``, ``STDLIB_COMPONENTS``);
-    while that module is absent, the stdlib defaults alone.
-    """
-    try:
-        stacks = importlib.import_module("sphinx_layertrace.meaning.stacks")
-    except ImportError:  # pragma: no cover - until meaning/stacks.py has landed
-        return dict(DEFAULT_LAYERS), dict(_STDLIB_COMPONENTS), frozenset()
-    maps: dict[str, tuple[str, str]] = dict(getattr(stacks, "STACKS", {}))
+    """(layers, components, glue) of the stdlib defaults and the built-in third-party stacks
+    (``meaning/stacks.py``: ``STACKS``, ``GLUE``, ``STDLIB_COMPONENTS``)."""
+    maps = stacks.STACKS
     layers = {**DEFAULT_LAYERS, **{prefix: pair[0] for prefix, pair in maps.items()}}
-    components = {**_STDLIB_COMPONENTS, **getattr(stacks, "STDLIB_COMPONENTS", {})}
+    components = {**_STDLIB_COMPONENTS, **stacks.STDLIB_COMPONENTS}
     components.update({prefix: pair[1] for prefix, pair in maps.items()})
-    glue: frozenset[tuple[str, str]] = frozenset(getattr(stacks, "GLUE", frozenset()))
-    return layers, components, glue
+    return layers, components, frozenset(stacks.GLUE)
 
 
 @dataclass(frozen=True)
@@ -170,7 +163,7 @@ class LayerMap:
 
     def layer_of_module(self, module: str) -> str | None:
         """Longest dotted-prefix match: ``asyncio`` covers ``asyncio.tasks``, not ``asynciox``."""
-        return _longest(self.prefixes, module)
+        return longest(self.prefixes, module)
 
     def layer_of(self, frame: Frame) -> str:
         return self.place(frame).layer
@@ -181,26 +174,8 @@ class LayerMap:
             return Place("user")
         module = _module_of(frame)
         layer = self.layer_of_module(module) or "library"
-        component = _longest(self.components, module) or module.partition(".")[0]
-        return Place(layer, component, self._is_glue(module, frame.name))
-
-    def _is_glue(self, module: str, function: str) -> bool:
-        name = module
-        while name:
-            if (name, function) in self.glue:
-                return True
-            name = name.rpartition(".")[0]
-        return False
-
-
-def _longest(table: Mapping[str, str], module: str) -> str | None:
-    name = module
-    while name:
-        found = table.get(name)
-        if found is not None:
-            return found
-        name = name.rpartition(".")[0]
-    return None
+        component = longest(self.components, module) or module.partition(".")[0]
+        return Place(layer, component, is_glue(module, frame.name, self.glue))
 
 
 def _module_of(frame: Frame) -> str:

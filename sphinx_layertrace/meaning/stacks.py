@@ -23,7 +23,10 @@ Pure tables: nothing here imports more than typing.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Iterator, Mapping
+from typing import Final, TypeVar
+
+_V = TypeVar("_V")
 
 #: Module prefix -> (layer, component) for third-party network libraries.
 STACKS: Final[dict[str, tuple[str, str]]] = {
@@ -110,37 +113,34 @@ GLUE: Final[frozenset[tuple[str, str]]] = frozenset(
 )
 
 
-def component_of_module(module: str) -> tuple[str, str] | None:
-    """``(layer, component)`` of the longest matching prefix in :data:`STACKS`, else None."""
+def prefixes(module: str) -> Iterator[str]:
+    """``a.b.c``, ``a.b``, ``a``: a module's dotted prefixes, longest first (tables match the
+    longest one, so a submodule's entry overrides its package's)."""
     name = module
     while name:
-        found = STACKS.get(name)
-        if found is not None:
-            return found
+        yield name
         name = name.rpartition(".")[0]
-    return None
+
+
+def longest(table: Mapping[str, _V], module: str) -> _V | None:
+    """The entry of ``table`` for the longest dotted prefix of ``module``, else None."""
+    return next((table[name] for name in prefixes(module) if name in table), None)
+
+
+def component_of_module(module: str) -> tuple[str, str] | None:
+    """``(layer, component)`` of the longest matching prefix in :data:`STACKS`, else None."""
+    return longest(STACKS, module)
 
 
 def stdlib_component(module: str) -> str | None:
     """Component of a standard-library module by longest prefix, else None."""
-    name = module
-    while name:
-        found = STDLIB_COMPONENTS.get(name)
-        if found is not None:
-            return found
-        name = name.rpartition(".")[0]
-    return None
+    return longest(STDLIB_COMPONENTS, module)
 
 
-def is_glue(module: str, function: str) -> bool:
+def is_glue(module: str, function: str, glue: frozenset[tuple[str, str]] = GLUE) -> bool:
     """Whether a frame of ``module`` running ``function`` only passes an exception on.
 
     ``function`` is the code object's plain name (``__exit__``, not the qualified
     ``_GeneratorContextManager.__exit__``); the module matches by dotted prefix.
     """
-    name = module
-    while name:
-        if (name, function) in GLUE:
-            return True
-        name = name.rpartition(".")[0]
-    return False
+    return any((name, function) in glue for name in prefixes(module))
