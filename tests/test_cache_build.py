@@ -15,6 +15,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from children import children_command_lines
 
 from sphinx_layertrace.sphinxext import session as session_module
 
@@ -47,20 +48,6 @@ def _build(make_app, src: Path, out: Path, **kwargs):
     return app, warning.getvalue()
 
 
-def _children_of_this_process() -> list[str]:
-    """Command lines of this process's live children, read from /proc (Linux)."""
-    found = []
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            try:
-                found.append(
-                    Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-                )
-            except OSError:
-                continue
-    return found
-
-
 def _build_watching_workers(make_app, src: Path, out: Path, **kwargs):
     """Build, and list the worker processes alive when the build finishes (before they close)."""
     warning = StringIO()
@@ -68,7 +55,7 @@ def _build_watching_workers(make_app, src: Path, out: Path, **kwargs):
     seen: list[str] = []
 
     def look(_app, _exc):
-        seen.extend(cmd for cmd in _children_of_this_process() if " serve" in cmd)
+        seen.extend(cmd for cmd in children_command_lines() if " serve" in cmd)
 
     app.connect("build-finished", look, priority=1)  # before the extension closes its workers
     app.build()
