@@ -86,19 +86,32 @@ def _judge(
         return Verdict("unchecked", stopped or "the example's result was not readable")
     if _doctest_passes(ex, result):
         return Verdict("current")
-    if result.get("timeout"):
-        return Verdict("unchecked", "it timed out")
+    unrun = _not_run(result)
+    if unrun is not None:
+        return unrun
     exc = result.get("exception")
     traceback_text = pasted_traceback(ex.want)
     sections = _sections(traceback_text)
     if exc is not None and not _shows(sections, exc):
-        reason = _outside(exc, result, failed)
+        reason = _outside(exc, failed)
         if reason:
             return Verdict("unchecked", reason)
     before = ex.want[: len(ex.want) - len(traceback_text)] if traceback_text else ex.want
     if (before.strip() or not sections) and not _same(before, result.get("output", ""), ex):
         return _rotted(before, result.get("output", ""), exc)
     return _judge_exception(sections, exc, ex)
+
+
+def _not_run(result: dict) -> Verdict | None:
+    if result.get("timeout"):
+        return Verdict("unchecked", "it timed out")
+    if result.get("network"):  # whatever it raised then, it is the audit's refusal
+        host = result["network"]
+        return Verdict(
+            "unchecked",
+            f"it needs the network ({host}), which the audit does not reach (loopback only)",
+        )
+    return None
 
 
 def _judge_exception(sections: list[str], exc: dict | None, ex: doctest.Example) -> Verdict:
@@ -136,12 +149,10 @@ _OUTSIDE = (
 )
 
 
-def _outside(exc: dict, result: dict, failed: list[tuple[int, str]]) -> str:
+def _outside(exc: dict, failed: list[tuple[int, str]]) -> str:
     """Why an exception the paste does not show says nothing about rot ("" when it does)."""
     mro = exc.get("mro") or []
     name = exc.get("name") or ""
-    if result.get("network"):
-        return f"it needs the network ({result['network']}); the audit reaches loopback only"
     if "builtins.NameError" in mro:
         for line, source in reversed(failed):
             if name in names(source, ast.Store):
