@@ -30,6 +30,7 @@ extensions = [
     "myst_parser",
     "sphinx_layertrace",
     "layertrace_docs",  # docs/_ext/layertrace_docs.py
+    "audit_report",  # docs/_ext/audit_report.py: `audit` run while the docs build
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
