@@ -168,3 +168,38 @@ def test_find_reads_every_kind_of_block() -> None:
     assert ("fences.md", 33, "fence") in kinds  # {doctest}: runs, shows no traceback
     assert not any(line == 73 for _, line, _ in kinds)  # code-block:: text is not a session
     assert not any(rel == "fences.md" and line > 40 for rel, line, _ in kinds)  # {layertrace}
+
+
+def test_the_cpython_tutorial_page_of_the_guide(capsys) -> None:
+    """docs/guides/audit.md says what this page holds: two rotted blocks, the rest current."""
+    assert main(["audit", str(ROOTS / "audit-cpython"), "--json"]) == 1
+    found = json.loads(capsys.readouterr().out)
+    rotted = {item["line"]: (item["pasted"], item["now"]) for item in found if "pasted" in item}
+    assert rotted == {
+        48: (
+            "TypeError: Can't convert 'int' object to str implicitly",
+            'TypeError: can only concatenate str (not "int") to str',
+        ),
+        147: ("RuntimeError", "RuntimeError: Failed to open database"),
+    }
+    assert [item["status"] for item in found].count("current") == 6
+    assert [item["exception"] for item in found][:3] == [
+        "SyntaxError",
+        "ZeroDivisionError",
+        "NameError",
+    ]
+
+
+def test_paths_and_addresses_match_any_path_and_address(tmp_path: Path, capsys) -> None:
+    (tmp_path / "page.rst").write_text(
+        "T\n=\n\n>>> open('/nonexistent-audit-dir/data.csv')\n"
+        "Traceback (most recent call last):\n"
+        "FileNotFoundError: [Errno 2] No such file or directory: '/home/alice/data.csv'\n\n"
+        ">>> raise ValueError(object())\nTraceback (most recent call last):\n"
+        "ValueError: <object object at 0x10f3a2b40>\n\n"
+        ">>> raise ValueError('/usr/lib/python3.5/x.py')\nTraceback (most recent call last):\n"
+        "ValueError: /home/bob/lib/x.py\n"
+    )
+    assert main(["audit", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "page.rst: 3 current"
