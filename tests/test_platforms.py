@@ -317,6 +317,13 @@ def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merge
         assert panel.find_all("p", "lt-panel-title")[0].text() == label
         (traceback,) = panel.find_all("pre", "lt-traceback")
         assert text in traceback.text()
+    # the hand-written macOS and Windows captures say so in their tab, visibly
+    assert [label.endswith("· not recorded") for label in labels] == [False, True, True]
+    notes = [panel.find_all("p", "lt-reconstructed") for panel in panels]
+    assert [len(found) for found in notes] == [0, 1, 1]
+    for found, system in zip(notes[1:], ("macOS", "Windows"), strict=True):
+        assert found[0].text().startswith(f"Not recorded. No {system} machine has run this")
+        assert "assumption" in found[0].text()
     (differs,) = blocks[0].find_all("p", "lt-differs")
     assert differs.text() == (
         "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS) · "
@@ -350,8 +357,17 @@ def test_frozen_platforms_one_after_another_in_text(make_app, tmp_path, merged):
     positions = [first.index(s) for s in ("[Errno 111]", "[Errno 61]", "[WinError 10061]")]
     assert positions == sorted(positions)
     # each panel starts with its platform as a line of its own, in tab order
-    titles = [line for line in first.splitlines() if line.endswith("· CPython 3.11.7")]
+    titles = [
+        line for line in first.splitlines() if re.search(r"· CPython 3\.11\.7( · not|$)", line)
+    ]
     assert [t.split(" ")[0] for t in titles[::2]] == ["Linux", "macOS", "Windows"]
+    assert [t.endswith("· not recorded") for t in titles[::2]] == [False, True, True]
+    # and each reconstructed one says, in words, that it is not a recording
+    flat = " ".join(first.replace("**", "").split())
+    assert flat.count("Not recorded. No ") == 2
+    assert flat.index("Not recorded. No macOS") < flat.index("[Errno 61]")
+    assert flat.index("Not recorded. No Windows") < flat.index("[WinError 10061]")
+    assert flat.index("[Errno 111]") < flat.index("Not recorded. No macOS")
 
 
 # -- several interpreters on one page ------------------------------------------------------------
