@@ -437,3 +437,69 @@ def test_a_damaged_frozen_capture_is_one_warning_and_the_rest_still_shows(
     assert "[layertrace.captures]" in warnings[0]
     html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
     assert "[WinError 10061]" in html
+
+
+# -- the project's own committed captures ------------------------------------------------------
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def test_every_hand_written_capture_of_the_docs_says_it_is_not_recorded():
+    """A capture file nobody recorded must carry ``reconstructed``, so its tab says so."""
+    files = sorted((DOCS / "_captures").glob("*.json"))
+    assert files
+    for path in files:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        capture = Capture.from_json(path.read_bytes())
+        if "_fixture" in data or capture.platform.key != "linux":
+            # no macOS or Windows machine has run these docs yet (docs/_captures/README.txt)
+            assert capture.reconstructed, path.name
+
+
+def test_the_docs_macos_tab_keeps_to_what_is_documented(make_app, tmp_path):
+    """The seed's macOS tab, as the docs build it: marked not recorded, and showing only what a
+    macOS transcript documents (gaierror [Errno 8] from getaddrinfo), no refused connect to 464,
+    no invented release; no Windows tab, since nothing documents that one."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        "import os\n"
+        'extensions = ["sphinx_layertrace"]\n'
+        'layertrace_cache_dir = os.environ["LAYERTRACE_TEST_CACHE"]\n'
+        f"layertrace_captures = {os.fspath(DOCS / '_captures')!r}\n",
+        encoding="utf-8",
+    )
+    page = (DOCS / "tutorial" / "platforms.md").read_text(encoding="utf-8")
+    block = page[
+        page.index("```{layertrace}") : page.index("```\n", page.index("```{layertrace}") + 3) + 4
+    ]
+    block = block.replace(":python: build, oldest, newest\n", "")
+    (src / "index.rst").write_text(
+        "Seed\n====\n\n.. layertrace::\n"
+        + "".join(
+            f"   {line}\n" if line.startswith(":") else "" for line in block.splitlines()[1:-1]
+        )
+        + "\n   import smtplib\n   smtplib.SMTP('localhost', port=66000)\n",
+        encoding="utf-8",
+    )
+    app = make_app("html", srcdir=src)
+    app.build()
+    assert "WARNING" not in app._warning.getvalue(), app._warning.getvalue()
+    html = parse_html((Path(app.outdir) / "index.html").read_text(encoding="utf-8"))
+    (tabs_,) = html.find_all("div", "lt-tabs")
+    labels = tab_labels(tabs_)
+    assert [label.split(" ")[0] for label in labels] == ["Linux", "macOS"]
+    assert labels[1] == "macOS · CPython 3.11.7 · not recorded"
+    live, mac = tabs_.find_all("div", "lt-panel")
+    assert not live.find_all("p", "lt-reconstructed")
+    (note,) = mac.find_all("p", "lt-reconstructed")
+    assert note.text().startswith("Not recorded. No macOS machine has run this snippet yet")
+    assert "third-party tutorial" in note.text()
+    (traceback,) = mac.find_all("pre", "lt-traceback")
+    text = traceback.text()
+    assert text.rstrip().endswith(
+        "socket.gaierror: [Errno 8] nodename nor servname provided, or not known"
+    )
+    assert "sock.connect" not in text
+    assert "464" not in mac.text() and "ECONNREFUSED" not in mac.text()
+    assert "EAI_NONAME" in mac.text()
