@@ -180,10 +180,10 @@ def _not_configured(confdir: Path) -> NotConfigured:
     if where.exists():
         return NotConfigured(
             f"{where} does not load sphinx_layertrace (add it to extensions, "
-            "or point -c/--confdir at the directory of the right conf.py)"
+            "or point -c/--conf-dir at the directory of the right conf.py)"
         )
     return NotConfigured(
-        f"no conf.py in {confdir} (point -c/--confdir at the docs' conf.py directory)"
+        f"no conf.py in {confdir} (point -c/--conf-dir at the docs' conf.py directory)"
     )
 
 
