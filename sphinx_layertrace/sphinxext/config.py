@@ -142,7 +142,8 @@ OPTIONS: tuple[Option, ...] = (
         "",
         "Capture cache directory; default ``<confdir>/.layertrace-cache``, outside the output "
         "directory so a clean ``_build`` still reuses it. A relative path is relative to the "
-        "directory of ``conf.py``.",
+        "directory of ``conf.py``. It is inside the tree ``sphinx-autobuild`` watches: pass it "
+        "``--re-ignore '/\\.layertrace-cache(/|$)'`` (see the live-preview guide).",
         _optional_dir,
     ),
     Option(
