@@ -30,6 +30,7 @@ extensions = [
     "myst_parser",
     "sphinx_layertrace",
     "layertrace_docs",  # docs/_ext/layertrace_docs.py
+    "layertrace_compat",  # docs/_ext/layertrace_compat.py: the compatibility table
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
