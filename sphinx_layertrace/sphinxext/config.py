@@ -162,6 +162,16 @@ OPTIONS: tuple[Option, ...] = (
         _optional_dir,
     ),
     Option(
+        "layertrace_color",
+        True,
+        "html",
+        "Show CPython's own traceback colours in HTML, where the interpreter that ran the "
+        "snippet colours its tracebacks (CPython 3.13+, which the child runs with "
+        "``PYTHON_COLORS=1``). Text, LaTeX, copied text and the cache's plain text stay "
+        "without escape codes either way.",
+        _bool,
+    ),
+    Option(
         "layertrace_max_output",
         64 * 1024,
         "env",
