@@ -36,7 +36,7 @@ class _Timeout(BaseException):
 
 class _State:
     running = False
-    network = None  # the host an example tried to reach, refused
+    network = None  # type: str | None  # the host an example tried to reach, refused
 
 
 def _local(host):
@@ -173,6 +173,8 @@ def run_page(payload):
         signal.signal(signal.SIGALRM, _alarm)
     sys.displayhook = sys.__displayhook__
     out = sys.__stdout__
+    if out is None:  # started without a stdout: nowhere to report
+        return
     for index, example in enumerate(page["examples"]):
         result = _run_one(example, index, globs, state)
         try:
