@@ -431,7 +431,8 @@ def test_prune_leaves_what_is_not_its_own(tmp_path):
     key = key_of()
     store.put(key, make_capture())
     keep = [tmp_path / ".gitignore", tmp_path / "settings.json", tmp_path / "README.part"]
-    notes = tmp_path / "db"
+    # two hex letters, but not the key's first two: that folder would be a legacy shard
+    notes = tmp_path / ("db" if not key.startswith("db") else "dc")
     notes.mkdir()
     keep += [notes / "schema.sql", notes / f"{key}.json"]  # a file named like an entry, elsewhere
     for path in keep:
@@ -478,8 +479,9 @@ def test_prune_sweeps_only_stale_temp_files(tmp_path):
     store = CaptureCache(tmp_path, max_bytes=10**9)
     key = key_of()
     store.put(key, make_capture())
-    old = tmp_path / f".{key[:16]}-123-0.part"
-    young = tmp_path / f".{key[:16]}-456-0.part"
+    alive = os.getpid()
+    old = tmp_path / f".{key[:16]}-{alive}-0.part"
+    young = tmp_path / f".{key[:16]}-{alive}-1.part"
     old.write_bytes(b'{"capture": {"co')
     young.write_bytes(b'{"capture": {"co')
     two_hours_ago = time.time() - 7200
@@ -491,6 +493,22 @@ def test_prune_sweeps_only_stale_temp_files(tmp_path):
     assert key in store
     assert store.prune(stale_after=0).swept == 1
     assert not young.exists()
+
+
+def test_prune_sweeps_temp_files_of_dead_writers_at_once(tmp_path):
+    """A writer killed between writing and renaming (SIGKILL) leaves its ``.part``: its pid is
+    in the name, and a dead pid's file goes at the next prune, not an hour later."""
+    store = CaptureCache(tmp_path, max_bytes=10**9)
+    key = key_of()
+    store.put(key, make_capture())
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = tmp_path / f".{key[:16]}-{dead.pid}-0.part"
+    running = tmp_path / f".{key[:16]}-{os.getpid()}-0.part"
+    for path in (orphan, running):
+        path.write_bytes(b'{"capture": {"co')
+    assert store.prune().swept == 1
+    assert not orphan.exists() and running.exists() and key in store
 
 
 # -- torture: concurrent processes, writers SIGKILLed at random ----------------------------

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sphinx_layertrace.capture.leftovers import pid_alive
 from sphinx_layertrace.model import SCHEMA_VERSION, Capture, SchemaError
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ _KEY_RE = re.compile(r"^[0-9a-f]{8,128}$")
 # What prune() may delete: its own entries and temporary files, nothing else a user keeps there
 # (a .gitignore, notes).
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{8,128}\.json$")
-_TEMP_NAME = re.compile(r"^\.[0-9a-f]{1,16}-[0-9A-Za-z_-]+\.part$")
+# ``.<key>-<writer pid>-<n>.part``: a writer that is dead (killed) left it, whatever its age
+_TEMP_NAME = re.compile(r"^\.[0-9a-f]{1,16}-(?:(\d+)-\d+|[0-9A-Za-z_-]+)\.part$")
 _REPLACE_RETRIES = 10
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 _CREATE_ATTEMPTS = 8
@@ -411,9 +413,9 @@ class CaptureCache:
     def prune(self, *, stale_after: float = STALE_AFTER) -> PruneReport:
         """Evict least recently used entries until the total is at most ``max_bytes``.
 
-        Also sweeps temporary files older than ``stale_after`` seconds (left by writers killed
-        between creating and renaming them). Younger ones may belong to a running writer and
-        are left alone. Safe to run while other processes read and write.
+        Also sweeps temporary files left by writers killed between creating and renaming them:
+        those of a dead pid, and any older than ``stale_after`` seconds (a writer on another
+        host). Safe to run while other processes read and write.
         """
         try:
             items = list(os.scandir(self.directory))
@@ -455,8 +457,9 @@ def _sweep(items: list[os.DirEntry[str]], cutoff: float) -> tuple[list[tuple[int
             st = item.stat(follow_symlinks=False)
         except OSError:
             continue
-        if _TEMP_NAME.match(item.name):
-            if st.st_mtime < cutoff:
+        temp = _TEMP_NAME.match(item.name)
+        if temp:
+            if st.st_mtime < cutoff or not pid_alive(int(temp.group(1) or 0)):
                 with contextlib.suppress(OSError):
                     os.unlink(item.path)
                     swept += 1

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sphinx_layertrace.capture import procs
+from sphinx_layertrace.capture import leftovers, procs
 from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import WORKER, Interpreter, current
 from sphinx_layertrace.child import protocol
@@ -212,7 +212,9 @@ class _ForkWorker:
         self.pending.clear()
         self.close()
 
-    def close(self) -> None:
+    def close(self, urgent: bool = False) -> None:
+        """End of input, a moment to finish, then SIGTERM (the worker kills its children and
+        removes its directories), and SIGKILL for whatever is left of the group."""
         if self.poller is not None:
             self.poller.close()
             self.poller = None
@@ -221,8 +223,13 @@ class _ForkWorker:
                 self.proc.stdin.close()
         except OSError:
             pass
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=2)
+        for signal_first, wait in ((False, 0.0 if urgent else 2.0), (True, 1.0)):
+            if signal_first:
+                with contextlib.suppress(OSError):
+                    self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=wait)
+                break
         procs.kill_tree(self.proc)
         self.proc.wait()
         if self.proc.stdout:
@@ -263,6 +270,7 @@ class Runner:
         self._workers: dict[str, _ForkWorker] = {}
         self._queue: list[_Job] = []
         self._spawned: list[_Spawned] = []
+        _sweep_once()
 
     # -- public interface -----------------------------------------------------------------
 
@@ -306,10 +314,15 @@ class Runner:
     def run(self, request: Request, interpreter: Interpreter | None = None) -> Capture:
         return self.result(self.submit(request, interpreter))
 
-    def close(self) -> None:
+    def running(self) -> int:
+        """How many submitted snippets have no result yet."""
+        return sum(1 for job in self._jobs.values() if job.result is None)
+
+    def close(self, urgent: bool = False) -> None:
+        """Stop every worker; ``urgent`` (an interrupted build) does not let them finish."""
         for worker in self._workers.values():
             if not worker.dead:
-                worker.close()
+                worker.close(urgent)
         self._workers.clear()
         for spawned in self._spawned:
             procs.kill_tree(spawned.proc)
@@ -352,7 +365,7 @@ class Runner:
     def _start_spawned(self) -> None:
         while self._queue and len(self._spawned) < self.parallel:
             job = self._queue.pop(0)
-            workdir = tempfile.mkdtemp(prefix="layertrace-")
+            workdir = tempfile.mkdtemp(prefix=f"layertrace-{os.getpid()}-")
             Path(workdir, "request.json").write_text(
                 json.dumps(job.request.to_wire(job.ident)), encoding="utf-8"
             )
@@ -417,6 +430,17 @@ class Runner:
             data = _error_result(job, f"the snippet's report was not readable ({exc})")
             data["python"]["label"] = job.interpreter.label
             return Capture.from_dict(data)
+
+
+_SWEPT: list[bool] = []
+
+
+def _sweep_once() -> None:
+    """Once per process: remove the per-run directories that killed builds left behind (the
+    worker's under /dev/shm, the spawn engine's under the temp dir)."""
+    if not _SWEPT:
+        _SWEPT.append(True)
+        leftovers.sweep_dead_dirs(["/dev/shm", tempfile.gettempdir(), "/tmp"])
 
 
 def _read_status(workdir: str) -> dict | None:

@@ -29,9 +29,9 @@ def prctl(option, value):
         return False
 
 
-def die_with_parent():
-    """SIGKILL when the parent goes, and adopt whatever a snippet reparents (Linux)."""
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def die_with_parent(signum=signal.SIGKILL):
+    """``signum`` when the parent goes, and adopt whatever a snippet reparents (Linux)."""
+    prctl(PR_SET_PDEATHSIG, signum)
     prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 

@@ -24,6 +24,13 @@ from .snippet import run_here
 from .warmup import PRELOAD, Warmer, freeze, warm_formatting, warm_resolver
 
 _DUMP_SIGNAL = getattr(signal, "SIGUSR2", 0)  # 0: no dump signal (Windows)
+# What ends the worker cleanly: its parent's death (PR_SET_PDEATHSIG, Linux) sends SIGTERM, so
+# the children are killed and the temporary directories removed before it goes.
+_STOP_SIGNALS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+
+
+def _stop(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 class _Running:
@@ -57,7 +64,8 @@ class Server:
         self.inbuf = b""
         self.eof = False
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else temp_dir()
-        self.base = make_private_dir(base, "layertrace-")
+        # the pid in the name: a parent that finds the directory of a dead worker removes it
+        self.base = make_private_dir(base, "layertrace-%d-" % os.getpid())
 
     def preload(self):
         prepared = self.prepared
@@ -79,8 +87,21 @@ class Server:
         freeze()
 
     def serve(self):
-        die_with_parent()
-        self.preload()
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, _stop)
+        die_with_parent(signal.SIGTERM)
+        try:
+            self.preload()
+            self.loop()
+        finally:
+            for signum in _STOP_SIGNALS:  # a second signal must not cut the cleanup short
+                signal.signal(signum, signal.SIG_IGN)
+            for pid in list(self.running):
+                kill_group(pid)
+            kill_descendants()
+            remove_tree(self.base)
+
+    def loop(self):
         wake_r, wake_w = os.pipe()
         for fd in (wake_r, wake_w):
             os.set_blocking(fd, False)
@@ -88,17 +109,11 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda *a: None)
         os.set_blocking(0, False)
         self.send({"ready": True, "info": self.prepared.info, "pid": os.getpid()})
-        try:
-            while not (self.eof and not self.running and not self.queue):
-                self.step(wake_r)
-            while self.outbox:
-                select.select([], [1], [], 5)
-                self.flush()
-        finally:
-            for pid in list(self.running):
-                kill_group(pid)
-            kill_descendants()
-            remove_tree(self.base)
+        while not (self.eof and not self.running and not self.queue):
+            self.step(wake_r)
+        while self.outbox:
+            select.select([], [1], [], 5)
+            self.flush()
 
     def step(self, wake_r):
         """Start what may start, wait for input, a child's end or a deadline, and act on it."""
@@ -160,6 +175,8 @@ class Server:
                 os.setsid()
                 signal.set_wakeup_fd(-1)
                 _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+                for signum in _STOP_SIGNALS:  # a snippet gets the defaults a fresh process has
+                    _signal.signal(signum, _signal.SIG_DFL)
                 die_with_parent()
                 if item.dump_at is not None:
                     request["dump_on"] = _DUMP_SIGNAL

@@ -96,3 +96,26 @@ def build_finished(app: Any, exception: Exception | None) -> None:
         entries = counted(damaged, "damaged cache entry", "damaged cache entries")
         logger.info(f"layertrace: {entries} discarded and run again")
     session.prune_cache()
+
+
+def search_index_damaged(app: Any, env: Any, added: Any, changed: Any, removed: Any) -> list[str]:
+    """Every document again when the HTML search index cannot be read back. A build killed
+    while Sphinx wrote it leaves it truncated; Sphinx then keeps the unchanged pages out of the
+    index (with a warning), and with no page to write it fails outright. Missing is the same:
+    a build killed before it wrote the index has written some pages."""
+    builder = app.builder
+    name = getattr(builder, "searchindex_filename", "")
+    if not name or not getattr(builder, "search", False) or not env.all_docs:
+        return []
+    try:
+        mode = "r" if getattr(builder, "indexer_dumps_unicode", True) else "rb"
+        with open(os.path.join(builder.outdir, name), mode) as stream:
+            builder.indexer_format.load(stream)
+    except FileNotFoundError:
+        # a new output directory (every page is written anyway), or a build killed before it
+        # wrote the index: the pages it did write would be left out of the index
+        return sorted(env.all_docs)
+    except Exception:  # truncated or garbled: whatever the format's reader raises
+        logger.info("layertrace: the search index is damaged (a killed build?): every page again")
+        return sorted(env.all_docs)
+    return []

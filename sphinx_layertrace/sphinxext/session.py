@@ -23,9 +23,10 @@ from sphinx_layertrace.capture import distributions
 from sphinx_layertrace.capture.cache import CaptureCache, cache_key, child_digest
 from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import Interpreter, MissingInterpreter, Registry
+from sphinx_layertrace.capture.leftovers import sweep_dead_parts
 from sphinx_layertrace.capture.runner import Request, Runner, child_environment
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.sphinxext import warnings
+from sphinx_layertrace.sphinxext import interrupt, warnings
 from sphinx_layertrace.sphinxext.config import cache_dir, env_values
 
 logger = logging.getLogger(__name__)
@@ -243,6 +244,7 @@ class Session:
     def runner(self) -> Runner:
         if self._runner is None:
             self._runner = Runner(env=self.env_passed, hygiene=self.hygiene)
+            interrupt.watch(self._runner)
         return self._runner
 
     def start_build(self) -> None:
@@ -274,13 +276,18 @@ class Session:
                 if self._runner.done(ticket):
                     self.keep(key, self._runner.result(ticket))
             self._tickets.clear()
+            interrupt.unwatch(self._runner)
             self._runner.close()
             self._runner = None
 
     def prune_cache(self) -> None:
-        """Keep the cache under its size bound; only after a build that wrote to it."""
+        """Keep the cache under its size bound after a build that wrote to it; after any build,
+        remove the temporary files of killed writers (names only: a build that only read the
+        cache may follow a killed one)."""
         if self.cache.stats.writes:
             self.cache.prune()
+        else:
+            sweep_dead_parts(self.cache.directory)
 
 
 #: What an errno means for the cache directory, as the one line a build says it.
