@@ -23,7 +23,7 @@ docs-live: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser and not faults" -q
 
-# sphinx-build killed (SIGKILL, SIGINT) at 32 random moments of builds of 300 snippets: no stray
+# sphinx-build killed (SIGKILL, SIGINT) at 33 random moments of builds of 300 snippets: no stray
 # process, no wrong entry served, no temporary file left after the next build (tests/test_faults.py;
 # the seed is printed, LAYERTRACE_FAULT_SEED=<n> replays it). A few minutes.
 test-faults: $(STAMP)

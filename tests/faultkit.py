@@ -33,7 +33,13 @@ _BY_PID = re.compile(r"^layertrace-(\d+)-")
 
 def snippet(number: int) -> str:
     """One quick snippet whose *output* (never its source text) says ``snippet <number>``."""
-    if number % 5 == 4:  # a refused loopback connection, after a line of output
+    if number % 50 == 7:  # leaves a process behind, in a session of its own
+        body = (
+            "import subprocess\n"
+            'subprocess.Popen(["sleep", "60"], start_new_session=True)\n'
+            f'raise ValueError("snippet " + str({number}))'
+        )
+    elif number % 5 == 4:  # a refused loopback connection, after a line of output
         body = (
             f'print("snippet", {number})\nimport socket\nsocket.create_connection(("127.0.0.1", 9))'
         )
