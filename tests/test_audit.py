@@ -56,6 +56,7 @@ MIXED = [
     ("index.rst", 45, "unchecked", "name 'session' comes from outside the page"),
     ("index.rst", 57, "current", None),  # needs `prices` from the block at line 51
     ("index.rst", 64, "current", None),  # a literal block after a lone ::
+    ("index.rst", 78, "current", None),  # a doctest directive
 ]
 
 
@@ -91,8 +92,8 @@ def test_the_text_report_has_file_line_and_a_summary_per_file(mixed: Path, capsy
     ]
     assert "index.rst:45: unchecked: name 'session' comes from outside the page" in out
     assert "fences.md: 2 current, 1 rotted" in out
-    assert "index.rst: 3 current, 2 rotted, 3 unchecked" in out
-    assert "11 blocks in 2 files: 5 current, 3 rotted, 3 unchecked" in captured.err
+    assert "index.rst: 4 current, 2 rotted, 3 unchecked" in out
+    assert "12 blocks in 2 files: 6 current, 3 rotted, 3 unchecked" in captured.err
 
 
 def test_a_tree_with_nothing_rotted_exits_0(tmp_path: Path, capsys) -> None:
@@ -166,6 +167,7 @@ def test_find_reads_every_kind_of_block() -> None:
     assert ("index.rst", 31, "code") in kinds
     assert ("fences.md", 26, "fence") in kinds
     assert ("fences.md", 33, "fence") in kinds  # {doctest}: runs, shows no traceback
+    assert ("index.rst", 78, "code") in kinds  # .. doctest::
     assert not any(line == 73 for _, line, _ in kinds)  # code-block:: text is not a session
     assert not any(rel == "fences.md" and line > 40 for rel, line, _ in kinds)  # {layertrace}
 
