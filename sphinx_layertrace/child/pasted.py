@@ -36,7 +36,7 @@ class _Timeout(BaseException):
 
 class _State:
     running = False
-    network = None  # the host an example tried to reach, refused
+    network = ""  # the host an example tried to reach, refused
 
 
 def _local(host):
@@ -138,7 +138,7 @@ def _run_one(example, index, globs, state):
     captured = io.StringIO()
     real = sys.stdout
     sys.stdout = captured
-    _State.network = None
+    _State.network = ""
     timer = hasattr(signal, "setitimer")
     try:
         code = compile(example["source"], "<doctest>", "single", state["flags"], True)
@@ -158,7 +158,7 @@ def _run_one(example, index, globs, state):
             signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout = real
     result["output"] = captured.getvalue()[:MAX_OUTPUT]
-    result["network"] = _State.network
+    result["network"] = _State.network or None
     return result
 
 
@@ -172,7 +172,7 @@ def run_page(payload):
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _alarm)
     sys.displayhook = sys.__displayhook__
-    out = sys.__stdout__
+    out = sys.stdout  # the child's capped stream; each example gets its own while it runs
     for index, example in enumerate(page["examples"]):
         result = _run_one(example, index, globs, state)
         try:
