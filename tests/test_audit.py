@@ -205,3 +205,16 @@ def test_paths_and_addresses_match_any_path_and_address(tmp_path: Path, capsys) 
     assert main(["audit", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "page.rst: 3 current"
+
+
+def test_an_example_that_ends_the_interpreter_leaves_the_rest_unchecked(tmp_path, capsys) -> None:
+    (tmp_path / "page.rst").write_text(
+        "T\n=\n\n>>> 1/0\nTraceback (most recent call last):\nZeroDivisionError: division by zero\n"
+        ">>> import os; os._exit(3)\n\n"
+        ">>> [].pop()\nTraceback (most recent call last):\nIndexError: pop from empty list\n"
+    )
+    assert main(["audit", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("page.rst:4: unchecked at line 7: it stopped the page's interpreter (")
+    assert "os._exit" in out[0]
+    assert out[1] == "page.rst:9: unchecked: the page's interpreter had stopped at line 7"

@@ -19,7 +19,7 @@ import sys
 import traceback
 
 MARK = "@@layertrace-audit@@ "
-MAX_OUTPUT = 64 * 1024
+MAX_OUTPUT = 16 * 1024  # of one example's output: enough to tell what differs
 _LOOKUPS = (
     "socket.getaddrinfo",
     "socket.gethostbyname",
