@@ -200,11 +200,13 @@ def test_paths_and_addresses_match_any_path_and_address(tmp_path: Path, capsys) 
         ">>> raise ValueError(object())\nTraceback (most recent call last):\n"
         "ValueError: <object object at 0x10f3a2b40>\n\n"
         ">>> raise ValueError('/usr/lib/python3.5/x.py')\nTraceback (most recent call last):\n"
-        "ValueError: /home/bob/lib/x.py\n"
+        "ValueError: /home/bob/lib/x.py\n\n"
+        ">>> import tempfile; raise OSError(tempfile.gettempdir())\n"
+        "Traceback (most recent call last):\nOSError: /tmp\n"
     )
     assert main(["audit", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "page.rst: 3 current"
+    assert out[-1] == "page.rst: 4 current"
 
 
 def test_an_example_that_ends_the_interpreter_leaves_the_rest_unchecked(tmp_path, capsys) -> None:

@@ -18,7 +18,7 @@ from .find import Block, pasted_traceback
 
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b|0x…")
 _QUOTED_PATH = re.compile(r"""(['"])(?:[A-Za-z]:\\|/|~/|<[\w-]+>[/\\])[^'"\n]*\1""")
-_BARE_PATH = re.compile(r"(?<![\w<])(?:/[\w.+-]+){2,}/?")
+_BARE_PATH = re.compile(r"(?<![\w<>])(?:/[\w.+-]+)+/?|(?:<[\w-]+>|~)(?:[/\\][\w.+-]+)*[/\\]?")
 _SEPARATOR = re.compile(
     r"^(?:The above exception was the direct cause of the following exception:"
     r"|During handling of the above exception, another exception occurred:)\s*$",
