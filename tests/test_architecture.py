@@ -80,8 +80,14 @@ def _within(target: str, *prefixes: str) -> bool:
     return any(target == p or target.startswith(p + ".") for p in prefixes)
 
 
+#: Standard-library modules of newer Pythons than the one running the tests (the child imports
+#: them only where they exist).
+NEWER_STDLIB = frozenset({"_colorize"})
+
+
 def _stdlib(target: str) -> bool:
-    return target.split(".", 1)[0] in sys.stdlib_module_names or target == "__future__"
+    top = target.split(".", 1)[0]
+    return top in sys.stdlib_module_names or top in NEWER_STDLIB or target == "__future__"
 
 
 @dataclass(frozen=True)
