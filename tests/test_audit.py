@@ -220,3 +220,35 @@ def test_an_example_that_ends_the_interpreter_leaves_the_rest_unchecked(tmp_path
     assert out[0].startswith("page.rst:4: unchecked at line 7: it stopped the page's interpreter (")
     assert "os._exit" in out[0]
     assert out[1] == "page.rst:9: unchecked: the page's interpreter had stopped at line 7"
+
+
+def test_fences_in_lists_tildes_yaml_options_and_list_item_literals(tmp_path, capsys) -> None:
+    (tmp_path / "a.md").write_text(
+        "# A\n\n- In a list:\n\n  ~~~pycon\n  >>> int('x')\n  Traceback (most recent call last):\n"
+        "  ValueError: invalid literal for int() with base 10: 'x'\n  ~~~\n\n"
+        "````{code-block} python\n---\ncaption: yaml options\n---\n>>> [][1]\n"
+        "Traceback (most recent call last):\nIndexError: list index out of range\n````\n"
+    )
+    (tmp_path / "b.rst").write_text(
+        "B\n=\n\n* Item text::\n\n    >>> {}['k']\n    Traceback (most recent call last):\n"
+        "    KeyError: 'k'\n"
+    )
+    assert main(["audit", str(tmp_path), "--rewrite"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "a.md:6: current",
+        "a.md:15: current",
+        "a.md: 2 current",
+        "b.rst:6: current",
+        "b.rst: 1 current",
+    ]
+    assert (
+        "\n  ```{layertrace}\n  :expect: ValueError\n  int('x')\n  ```\n"
+        in (tmp_path / "a.md").read_text()
+    )
+    assert ":expect: IndexError\n:caption: yaml options\n[][1]\n" in (tmp_path / "a.md").read_text()
+    assert (
+        (tmp_path / "b.rst")
+        .read_text()
+        .endswith("* Item text:\n\n  .. layertrace::\n     :expect: KeyError\n\n     {}['k']\n")
+    )
