@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sphinx_layertrace.capture import procs
 from sphinx_layertrace.model import SCHEMA_VERSION, Capture, SchemaError
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ _KEY_RE = re.compile(r"^[0-9a-f]{8,128}$")
 # (a .gitignore, notes).
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{8,128}\.json$")
 _TEMP_NAME = re.compile(r"^\.[0-9a-f]{1,16}-[0-9A-Za-z_-]+\.part$")
+_TEMP_OWNER = re.compile(r"^\.[0-9a-f]{1,16}-(\d+)-\d+\.part$")  # the writer's pid
 _REPLACE_RETRIES = 10
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 _CREATE_ATTEMPTS = 8
@@ -411,9 +413,10 @@ class CaptureCache:
     def prune(self, *, stale_after: float = STALE_AFTER) -> PruneReport:
         """Evict least recently used entries until the total is at most ``max_bytes``.
 
-        Also sweeps temporary files older than ``stale_after`` seconds (left by writers killed
-        between creating and renaming them). Younger ones may belong to a running writer and
-        are left alone. Safe to run while other processes read and write.
+        Also sweeps temporary files left by writers killed between creating and renaming them:
+        those whose writer's pid is gone, and any older than ``stale_after`` seconds (a writer
+        on another machine sharing the directory). Safe to run while other processes read and
+        write.
         """
         try:
             items = list(os.scandir(self.directory))
@@ -456,13 +459,19 @@ def _sweep(items: list[os.DirEntry[str]], cutoff: float) -> tuple[list[tuple[int
         except OSError:
             continue
         if _TEMP_NAME.match(item.name):
-            if st.st_mtime < cutoff:
+            if st.st_mtime < cutoff or _owner_dead(item.name):
                 with contextlib.suppress(OSError):
                     os.unlink(item.path)
                     swept += 1
         elif _ENTRY_NAME.match(item.name):
             entries.append((st.st_mtime_ns, item.path, st.st_size))
     return entries, swept
+
+
+def _owner_dead(name: str) -> bool:
+    """A temporary file whose writer is gone (killed between writing and renaming it)."""
+    found = _TEMP_OWNER.match(name)
+    return found is not None and not procs.pid_alive(int(found.group(1)))
 
 
 def _is_legacy_shard(entry: os.DirEntry[str]) -> bool:

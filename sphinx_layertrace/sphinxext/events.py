@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -26,9 +28,30 @@ def builder_inited(app: Any) -> None:
         return
     app.layertrace = Session(app)
     if app.builder.format == "html":
+        drop_torn_buildinfo(Path(app.outdir))
         static = os.fspath(STATIC)
         if static not in app.config.html_static_path:
             app.config.html_static_path.append(static)
+
+
+#: The first line of the ``.buildinfo`` file Sphinx's HTML builders write.
+_BUILDINFO_HEADER = "# Sphinx build info version 1"
+
+
+def drop_torn_buildinfo(outdir: Path) -> None:
+    """Remove a ``.buildinfo`` that a build killed while writing it left short (empty, most
+    often): Sphinx would fail the next build on it (an IndexError in Sphinx 9) or warn, which
+    fails a ``-W`` build. Without the file Sphinx does what it does for a new output directory:
+    writes every page again."""
+    path = outdir / ".buildinfo"
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return  # none, or unreadable: Sphinx ignores both
+    torn = len(lines) < 4 or lines[0].rstrip() != _BUILDINFO_HEADER
+    if torn or not lines[2].startswith("config: ") or not lines[3].startswith("tags: "):
+        with contextlib.suppress(OSError):
+            path.unlink()
 
 
 def before_read(app: Any, env: Any, docnames: list[str]) -> None:
