@@ -199,7 +199,16 @@ def strays(tag: str, known: set[int]) -> list[str]:
                 ours.add(p)
                 changed = True
     ours.discard(str(os.getpid()))
-    return sorted(f"{p} ({_command(p)})" for p in ours if os.path.exists(f"/proc/{p}"))
+    return sorted(f"{p} ({_command(p)})" for p in ours if alive(int(p)))
+
+
+def alive(pid: int) -> bool:
+    """Running: neither gone nor a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 def _session_of(pid: str) -> int:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -13,6 +11,7 @@ from sphinx.util import logging
 from sphinx_layertrace import STATIC
 from sphinx_layertrace.render.doctree import counted
 from sphinx_layertrace.render.nodes import layertrace_pending
+from sphinx_layertrace.sphinxext import torn
 from sphinx_layertrace.sphinxext.domain import LayertraceDomain
 from sphinx_layertrace.sphinxext.session import Session
 
@@ -23,35 +22,15 @@ QUIET_BUILDERS = frozenset({"dummy", "linkcheck", "doctest", "gettext", "changes
 
 
 def builder_inited(app: Any) -> None:
+    torn.builder_inited(app)
     if app.builder.name in QUIET_BUILDERS:
         app.layertrace = None
         return
     app.layertrace = Session(app)
     if app.builder.format == "html":
-        drop_torn_buildinfo(Path(app.outdir))
         static = os.fspath(STATIC)
         if static not in app.config.html_static_path:
             app.config.html_static_path.append(static)
-
-
-#: The first line of the ``.buildinfo`` file Sphinx's HTML builders write.
-_BUILDINFO_HEADER = "# Sphinx build info version 1"
-
-
-def drop_torn_buildinfo(outdir: Path) -> None:
-    """Remove a ``.buildinfo`` that a build killed while writing it left short (empty, most
-    often): Sphinx would fail the next build on it (an IndexError in Sphinx 9) or warn, which
-    fails a ``-W`` build. Without the file Sphinx does what it does for a new output directory:
-    writes every page again."""
-    path = outdir / ".buildinfo"
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return  # none, or unreadable: Sphinx ignores both
-    torn = len(lines) < 4 or lines[0].rstrip() != _BUILDINFO_HEADER
-    if torn or not lines[2].startswith("config: ") or not lines[3].startswith("tags: "):
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 def before_read(app: Any, env: Any, docnames: list[str]) -> None:
@@ -102,6 +81,7 @@ def _submit(session: Session, planned: list) -> None:
 
 
 def build_finished(app: Any, exception: Exception | None) -> None:
+    torn.build_finished(app)
     session: Session | None = getattr(app, "layertrace", None)
     if session is None:
         return
@@ -118,4 +98,4 @@ def build_finished(app: Any, exception: Exception | None) -> None:
     if damaged:
         entries = counted(damaged, "damaged cache entry", "damaged cache entries")
         logger.info(f"layertrace: {entries} discarded and run again")
-    session.prune_cache()
+    session.prune_cache(after_kill=getattr(app, "layertrace_unfinished", False))

@@ -284,10 +284,11 @@ class Session:
             self._runner = None
         _OPEN.discard(self)
 
-    def prune_cache(self) -> None:
-        """Keep the cache under its size bound, and sweep what killed writers left in it (a
-        look at the directory, no reading)."""
-        self.cache.prune()
+    def prune_cache(self, after_kill: bool = False) -> None:
+        """Keep the cache under its size bound and sweep what killed writers left in it; only
+        after a build that wrote to it, or that followed one that did not finish."""
+        if self.cache.stats.writes or after_kill:
+            self.cache.prune()
 
     def interrupted(self) -> str:
         """At exit with the worker still running (Ctrl-C: Sphinx emits no build-finished):
@@ -295,6 +296,8 @@ class Session:
         runner, self._runner = self._runner, None
         if runner is None or os.getpid() != self.owner:
             return ""
+        with contextlib.suppress(Exception):
+            runner.poll()  # what finished but was not read yet is not "left"
         left = runner.unfinished
         runner.abort()
         if not left:
