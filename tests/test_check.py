@@ -178,16 +178,18 @@ def test_junit_has_a_case_per_snippet_and_platform_and_parses(broken, capsys, tm
 
 @pytest.fixture
 def platforms_tree(tmp_path, monkeypatch):
-    """The platforms root with the macOS and Windows fixtures as its layertrace_captures."""
+    """The platforms root with a merged capture set as its layertrace_captures: this machine's
+    own capture (``capture``) merged with the macOS and Windows fixtures (``merge``)."""
     tree = tmp_path / "platforms"
     shutil.copytree(ROOTS / "test-platforms", tree)
-    captures = tree / "_captures"
+    monkeypatch.chdir(tmp_path)
+    assert main(["capture", "platforms", "-o", "here"]) == 0
+    others = tmp_path / "others"
+    others.mkdir()
     for name in ("darwin", "win32"):
         capture = Capture.from_json((FIXTURES / f"seed-{name}.json").read_bytes())
-        captures.mkdir(exist_ok=True)
-        shutil.copy(
-            FIXTURES / f"seed-{name}.json", captures / platforms.file_name(SEED_ID, capture)
-        )
+        shutil.copy(FIXTURES / f"seed-{name}.json", others / platforms.file_name(SEED_ID, capture))
+    assert main(["merge", "here", "others", "-o", "platforms/_captures"]) == 0
     with (tree / "conf.py").open("a", encoding="utf-8") as conf:
         conf.write('\nlayertrace_captures = "_captures"\n')
     monkeypatch.chdir(tmp_path)
@@ -204,10 +206,18 @@ def test_frozen_captures_meet_a_symbolic_code(platforms_tree, capsys):
         ),
         encoding="utf-8",
     )
+    capsys.readouterr()
     assert main(["check", "platforms", "--format", "junit"]) == 0
     out = capsys.readouterr().out
-    assert "Windows" in out and "macOS" in out  # frozen tabs are test cases too
     assert "<failure" not in out
+    report = platforms_tree / "report.xml"
+    report.write_text(out, encoding="utf-8")
+    names = [case.name for suite in JUnitXml.fromfile(str(report)) for case in suite]
+    # one case per snippet and tab: live + macOS + Windows, live + macOS (:platforms: darwin),
+    # and the live one alone (:platforms: none); frozen tabs name their platform
+    assert [name.split(":")[1].split(" ")[0] for name in names] == ["6"] * 3 + ["14"] * 2 + ["23"]
+    frozen = [name.split("[", 1)[1] for name in names if "not recorded" in name]
+    assert [tab.split(" ")[0] for tab in frozen] == ["macOS", "Windows", "macOS"]
 
 
 def test_check_names_the_platform_of_a_frozen_drift(platforms_tree, capsys):
@@ -229,6 +239,7 @@ def test_check_names_the_platform_of_a_frozen_drift(platforms_tree, capsys):
     for key in ("message", "header", "formatted", "strerror"):
         data["exception"][key] = data["exception"][key].replace("10061", "10060")
     windows.write_text(json.dumps(data), encoding="utf-8")
+    capsys.readouterr()
     assert main(["check", "platforms"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1, out
