@@ -30,6 +30,8 @@ extensions = [
     "myst_parser",
     "sphinx_layertrace",
     "layertrace_docs",  # docs/_ext/layertrace_docs.py
+    "audit_report",  # docs/_ext/audit_report.py: `audit` run while the docs build
+    "layertrace_compat",  # docs/_ext/layertrace_compat.py: the compatibility table
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}

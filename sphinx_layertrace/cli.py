@@ -330,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_capture_parser(sub)
     add_merge_parser(sub)
     add_check_parser(sub)
+    from sphinx_layertrace.audit.command import add_audit_parser
+
+    add_audit_parser(sub)
     return parser
 
 

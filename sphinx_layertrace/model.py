@@ -92,6 +92,8 @@ class ExceptionInfo:
     suppress_context: bool = False
     exceptions: tuple[ExceptionInfo, ...] = ()
     formatted: str = ""  # the whole text CPython prints for this exception and its chain
+    #: the same text with the colours CPython 3.13+ gives it (SGR codes), "" where it gives none
+    colored: str = ""
     flattened: tuple[FlatError, ...] = ()  # per-address/per-server errors the library kept
 
     @property

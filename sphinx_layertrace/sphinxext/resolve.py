@@ -86,6 +86,7 @@ class Resolver:
             resolve_errno=self._intersphinx_errno,
             fallback=self.fallback,
             fold=_fold_limit(node, self.config),
+            color=self.config.layertrace_color,
         )
         group = f"lt-{self.docname}-{index}".replace("/", "-")
         block = build(shown, options, group=group, classes=node.get("classes", []))

@@ -25,6 +25,7 @@ Subtype = Literal[
     "setup",  # layertrace-setup code raised, or the child could not report
     "not-run",  # layertrace_execute = "never" and nothing cached or frozen
     "captures",  # a frozen capture file could not be read
+    "cache",  # the capture cache directory cannot be written (full, read-only, a file)
     "option",  # an unknown or invalid directive option
     "config",  # an invalid layertrace_* value in conf.py (an error)
 ]
