@@ -246,3 +246,31 @@ def test_check_names_the_platform_of_a_frozen_drift(platforms_tree, capsys):
     assert out[0].startswith("platforms/index.rst:6: expected ConnectionRefusedError(ECONNREFUSED)")
     assert "got ConnectionRefusedError (ETIMEDOUT): [WinError 10060]" in out[0]
     assert out[0].endswith("[Windows · CPython 3.11.7, not recorded]")
+
+
+def test_a_missing_interpreter_and_a_malformed_myst_expectation(tmp_path, monkeypatch, capsys):
+    """The other kinds, in MyST: a :python: label nothing provides, a chain with an empty link."""
+    tree = tmp_path / "md"
+    tree.mkdir()
+    (tree / "conf.py").write_text(
+        CONF.replace('["sphinx_layertrace"]', '["myst_parser", "sphinx_layertrace"]').replace(
+            "layertrace_timeout = -5\n", ""
+        ),
+        encoding="utf-8",
+    )
+    (tree / "index.md").write_text(
+        "# Page\n\n"
+        "```{layertrace}\n:python: 9.1\n1 / 0\n```\n\n"
+        "Text.\n\n"
+        "```{layertrace}\n:expect: ZeroDivisionError >\n1 / 0\n```\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "md", "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert [(f["file"], f["line"], f["subtype"]) for f in found] == [
+        ("md/index.md", 3, "missing-interpreter"),
+        ("md/index.md", 10, "option"),
+    ]
+    assert "'9.1'" in found[0]["message"]
+    assert "empty link" in found[1]["message"]
