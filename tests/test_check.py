@@ -274,3 +274,32 @@ def test_a_missing_interpreter_and_a_malformed_myst_expectation(tmp_path, monkey
     ]
     assert "'9.1'" in found[0]["message"]
     assert "empty link" in found[1]["message"]
+
+
+def test_a_misspelt_directive_name_is_reported(tmp_path, monkeypatch, capsys):
+    """``.. layertrac::`` is docutils' error in a build, and the snippet is silently unchecked:
+    check names it too, in rST and MyST, at its line. Other unknown directives are not ours."""
+    tree = tmp_path / "typo"
+    tree.mkdir()
+    (tree / "conf.py").write_text(
+        CONF.replace('["sphinx_layertrace"]', '["myst_parser", "sphinx_layertrace"]').replace(
+            "layertrace_timeout = -5\n", ""
+        ),
+        encoding="utf-8",
+    )
+    (tree / "index.rst").write_text(
+        "Typo\n====\n\n.. toctree::\n\n   page\n\n"
+        ".. layertrac::\n   :expect: OSError\n\n   1 / 0\n\n"
+        ".. frobnicate::\n\n   x\n",
+        encoding="utf-8",
+    )
+    (tree / "page.md").write_text(
+        "# Page\n\n```{layertraces}\n:expect: OSError\n1 / 0\n```\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "typo"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "typo/index.rst:8: unknown directive 'layertrac' (did you mean layertrace?)",
+        "typo/page.md:3: unknown directive 'layertraces' (did you mean layertrace?)",
+    ]
