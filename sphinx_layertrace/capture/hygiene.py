@@ -15,6 +15,7 @@ from typing import Any
 
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|AUTH|COOKIE|CREDENTIAL", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_SGR = re.compile(r"(\x1b\[[0-9;]*m)")  # colour codes: kept in the "colored" traceback only
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
 _UNTOUCHED_KEYS = frozenset({"code", "source", "schema"})
@@ -120,9 +121,17 @@ class Hygiene:
                 text = text.replace(secret, "***")
         return text
 
+    def colored(self, text: str) -> str:
+        """A traceback with CPython's colours: each run between two colour codes is cleaned
+        like any text, the codes stay (render turns them into classes, or drops them)."""
+        pieces = _SGR.split(text)
+        return "".join(p if n % 2 else self.text(p) for n, p in enumerate(pieces))
+
     def clean(self, value: Any, key: str = "") -> Any:
         """Clean every string in a JSON-like structure, leaving the author's code alone."""
         if isinstance(value, str):
+            if key == "colored":
+                return self.colored(value)
             return value if key in _UNTOUCHED_KEYS else self.text(value)
         if isinstance(value, dict):
             return {k: self.clean(v, k) for k, v in value.items()}

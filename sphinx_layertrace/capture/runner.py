@@ -35,13 +35,15 @@ from sphinx_layertrace.model import Capture, SchemaError
 Mode = Literal["auto", "fork", "spawn"]
 #: Variables a child may see from the build's environment; everything else is withheld.
 ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "SYSTEMROOT", "COMSPEC", "PATHEXT")
-#: Set for every child so output is plain, deterministic UTF-8.
+#: Set for every child so output is deterministic UTF-8. ``PYTHON_COLORS=1`` lets CPython 3.13+
+#: colour the traceback it formats (the child keeps both texts; the parent's hygiene strips
+#: escapes from everything else); ``NO_COLOR`` keeps every other tool plain.
 ENV_FIXED = {
     "PYTHONHASHSEED": "0",
     "PYTHONIOENCODING": "utf-8:backslashreplace",
     "PYTHONUTF8": "1",
     "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHON_COLORS": "0",
+    "PYTHON_COLORS": "1",
     "NO_COLOR": "1",
     "TERM": "dumb",
 }
