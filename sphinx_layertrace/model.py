@@ -200,6 +200,9 @@ class Capture:
     # (name, version) of the installed distributions whose modules the snippet or its setup
     # imported, sorted: a capture is stale once one of them is upgraded
     distributions: tuple[tuple[str, str], ...] = ()
+    # Not a recording: what a capture file written by hand (from documentation, for a platform
+    # no machine has run yet) is based on. Pages say so on its tab; empty for every real run.
+    reconstructed: str = ""
 
     # -- serialisation -------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 The child already maps its own paths to placeholders; the parent trusts nothing and adds what
 only it knows: secret values of its environment, its home and docs directories. Order matters:
-make the text valid, strip terminal escapes, escape other controls, then redact and mask.
+redact, make the text valid, strip terminal escapes, escape other controls, redact again, mask.
 """
 
 from __future__ import annotations
@@ -101,18 +101,25 @@ class Hygiene:
         return needles
 
     def text(self, text: str) -> str:
+        # Secrets go first as they are (one holding a control or a surrogate would be shown in
+        # its escaped spelling otherwise) and again after the escapes are gone (``to\x1b[0mken``)
+        text = self._redact(text)
         if not text.isascii():  # only non-ASCII text can hold lone surrogates
             text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         if _CONTROLS.search(text):  # every terminal escape starts with ESC, itself a control
-            text = _ANSI.sub("", text)
+            text = self._redact(_ANSI.sub("", text))
             text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
+        text = self._redact(text)
         for path, label in self.paths:
             if path and path in text:
                 text = text.replace(path, label)
         return _ADDRESS.sub("0x…", text) if "0x" in text else text
+
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
 
     def colored(self, text: str) -> str:
         """A traceback with CPython's colours: each run between two colour codes is cleaned

@@ -29,7 +29,7 @@ def split_statements(code, trees=None):
     tree, error_line = _parse_prefix(code, lines)
     if trees is not None:
         trees.append(tree)
-    chunks = []
+    chunks = []  # type: list[str]
     waits = []
     last = 0
     for start, end, compound in _spans(tree):
@@ -83,7 +83,7 @@ def _spans(tree):
     """[first line, last line, whether its last statement is compound] per prompt input:
     statements that share a line (``import x; x.f()``) are one input at the prompt, or the
     shared line would run once per statement."""
-    spans = []
+    spans = []  # type: list[list]
     for node in tree.body:
         start = node.lineno
         for deco in getattr(node, "decorator_list", None) or []:

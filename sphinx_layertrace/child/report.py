@@ -180,7 +180,7 @@ def _is_group(exc):
 
 
 def os_error_fields(exc, masker):
-    fields = {}
+    fields = {}  # type: dict[str, object]
     number = exc.errno
     if isinstance(number, int):
         fields["errno"] = number
@@ -222,7 +222,7 @@ def frames_of(exc, masker, summaries=None, asked=None):
             summaries = traceback.extract_tb(exc.__traceback__)
         except Exception:
             summaries = []
-    frames = []
+    frames = []  # type: list[dict]
     last_key = None
     count = 0
     for tb, fs in zip(entries, summaries):  # noqa: B905 - strict= is 3.10+

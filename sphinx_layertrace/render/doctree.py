@@ -89,6 +89,8 @@ def _panel_body(
     if capture is None or explanation is None:
         return [nodes.paragraph("", item.missing, classes=["lt-missing", "lt-note"])]
     out: list[nodes.Node] = []
+    if capture.reconstructed:
+        out.append(_not_recorded(capture))
     if not options.hide_code:
         out.append(_session(capture))
     if capture.exception is not None and capture.outcome in ("raised", "error"):
@@ -101,6 +103,18 @@ def _panel_body(
     out.extend(_explanations(explanation, options))
     out.append(_details(explanation, options.fallback))
     return out
+
+
+def _not_recorded(capture: Capture) -> nodes.paragraph:
+    """The visible note on a capture written by hand: what it rests on, and that nothing ran."""
+    system = capture.platform.pretty.split(" (")[0]
+    para = nodes.paragraph(classes=["lt-reconstructed", "lt-note"])
+    para += nodes.strong("", "Not recorded.")
+    para += nodes.Text(
+        f" No {system} machine has run this snippet yet: this tab is reconstructed from "
+        f"{capture.reconstructed.rstrip('.')}. Anything it shows beyond that is unverified."
+    )
+    return para
 
 
 def _session(capture: Capture) -> nodes.literal_block:
