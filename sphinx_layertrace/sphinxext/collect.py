@@ -9,10 +9,14 @@ Nothing is parsed from warnings or HTML.
 
 from __future__ import annotations
 
+import difflib
 import io
+import logging
 import os
+import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +63,9 @@ class Observed:
         """What a build would warn about: drift from ``:expect:``, a timeout, a crash; else ""."""
         return self.short
 
+
+#: the directives a misspelt name may have meant
+DIRECTIVES = ("layertrace", "layertrace-setup")
 
 #: subtypes judged per tab (:class:`Observed`); the others come straight from the warning
 OUTCOME_SUBTYPES = frozenset(
@@ -127,7 +134,6 @@ def collect(
     Raises :class:`sphinx.errors.SphinxError` (bad conf.py, unknown interpreter as
     :class:`.interpreters.MissingInterpreter`) for the caller to report.
     """
-    from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     interpreters = [resolve_executable(spec) for spec in pythons]
@@ -144,35 +150,46 @@ def collect(
         docutils_namespace(),
         warnings.listening(_listener(result)),
     ):
-        try:
-            app = Sphinx(
-                srcdir,
-                confdir if (confdir / "conf.py").exists() else None,
-                os.path.join(tmp, "out"),
-                os.path.join(tmp, "doctrees"),
-                CollectBuilder.name,
-                confoverrides=settings,
-                status=None,
-                warning=stream,
-                freshenv=True,
-            )
-        except SphinxError as exc:
-            if CollectBuilder.name in str(exc):  # only the extension registers it
-                raise _not_configured(confdir) from None
-            raise
-        session = getattr(app, "layertrace", None)
-        if session is None:
-            raise _not_configured(confdir)
+        app, session = _start(srcdir, confdir, tmp, settings, stream)
         if interpreters:
             _run_under(app, session, interpreters)
         session.observer = _observer(result)
-        app.build(force_all=True)
+        with _misspelt_directives(result, app):
+            app.build(force_all=True)
         result.other = [f for f in result.other if not _suppressed(app, f.subtype)]
         result.observed = [o for o in result.observed if not _suppressed(app, o.subtype)]
         result.executed = session.executed
         result.from_cache = session.from_cache
     result.warnings = stream.getvalue()
     return result
+
+
+def _start(
+    srcdir: Path, confdir: Path, tmp: str, settings: dict[str, Any], stream: io.StringIO
+) -> tuple[Any, Any]:
+    """The Sphinx application with the collect builder, and its layertrace session."""
+    from sphinx.application import Sphinx
+
+    try:
+        app = Sphinx(
+            srcdir,
+            confdir if (confdir / "conf.py").exists() else None,
+            os.path.join(tmp, "out"),
+            os.path.join(tmp, "doctrees"),
+            CollectBuilder.name,
+            confoverrides=settings,
+            status=None,
+            warning=stream,
+            freshenv=True,
+        )
+    except SphinxError as exc:
+        if CollectBuilder.name in str(exc):  # only the extension registers it
+            raise _not_configured(confdir) from None
+        raise
+    session = getattr(app, "layertrace", None)
+    if session is None:
+        raise _not_configured(confdir)
+    return app, session
 
 
 def _not_configured(confdir: Path) -> NotConfigured:
@@ -243,6 +260,42 @@ def _listener(result: Collected) -> Any:
         result.other.append(Finding(_display_path(file), line, subtype, message))
 
     return heard
+
+
+#: docutils' and MyST's words for a directive they do not know
+_UNKNOWN_DIRECTIVE = re.compile(r"Unknown directive type:? [\"'](?P<name>[^\"']+)[\"']")
+
+
+@contextmanager
+def _misspelt_directives(result: Collected, app: Any) -> Iterator[None]:
+    """docutils' error for ``.. layertrac::`` (the build reports it; the snippet silently stops
+    being checked), kept as a ``directive`` finding: the typo that removes a whole guard.
+    Sphinx hands a record to its handlers twice when it held it back while reading, so a
+    finding already kept is not kept again."""
+
+    class Heard(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            match = _UNKNOWN_DIRECTIVE.search(record.getMessage())
+            if match is None or not difflib.get_close_matches(
+                match["name"].lower(), DIRECTIVES, n=1, cutoff=0.75
+            ):
+                return
+            location = getattr(record, "location", None)
+            if isinstance(location, tuple) and location[0] in app.env.found_docs:
+                location = (app.env.doc2path(location[0]), location[1])
+            file, line = _where(location)
+            message = f"unknown directive {match['name']!r} (did you mean layertrace?)"
+            finding = Finding(_display_path(os.fspath(file)), line, "directive", message)
+            if finding not in result.other:
+                result.other.append(finding)
+
+    handler = Heard(logging.WARNING)
+    root = logging.getLogger("sphinx")  # sphinx.util.logging's namespace
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 def _where(location: Any) -> tuple[str, int]:
