@@ -55,10 +55,9 @@ def colored_text(te):
     older interpreters, which have neither ``_colorize`` nor ``format(colorize=...)``."""
     if te is None:
         return ""
+    colorize = getattr(traceback, "_colorize", None)  # the traceback module's own (3.13+)
     try:
-        import _colorize
-
-        if not _colorize.can_colorize():
+        if colorize is None or not colorize.can_colorize():
             return ""
         return "".join(te.format(colorize=True))
     except Exception:
