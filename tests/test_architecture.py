@@ -133,6 +133,17 @@ def meaning_rule(item: Import, tree: Tree) -> bool:
     return _stdlib(item.target) or _within(item.target, *allowed)
 
 
+def audit_rule(item: Import, tree: Tree) -> bool:
+    """The audit reads pages as text and runs them through the engine: no Sphinx, no docutils,
+    no rendering beyond the shared words."""
+    if not _within(item.module, f"{tree.name}.audit"):
+        return True
+    forbidden = ("sphinx", "docutils", f"{tree.name}.sphinxext")
+    if _within(item.target, f"{tree.name}.render"):
+        return item.target == f"{tree.name}.render.words"
+    return not _within(item.target, *forbidden)
+
+
 def glue_rule(item: Import, tree: Tree) -> bool:
     if not _within(item.target, f"{tree.name}.sphinxext"):
         return True
@@ -145,6 +156,7 @@ RULES: dict[str, Rule] = {
     "capture": capture_rule,
     "model": model_rule,
     "meaning": meaning_rule,
+    "audit": audit_rule,
     "glue": glue_rule,
 }
 
@@ -162,7 +174,7 @@ def violations(root: Path, rule: Rule) -> list[str]:
 # -- the package keeps its rules ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rule", ["child", "capture", "model", "meaning", "glue"])
+@pytest.mark.parametrize("rule", ["child", "capture", "model", "meaning", "audit", "glue"])
 def test_package_keeps_the_import_rule(rule: str) -> None:
     assert violations(ROOT, RULES[rule]) == []
 
@@ -181,7 +193,7 @@ def test_the_checker_sees_the_package() -> None:
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     root = tmp_path / "pkg"
-    for name in ("child", "capture", "meaning", "render", "sphinxext"):
+    for name in ("child", "capture", "meaning", "render", "sphinxext", "audit"):
         (root / name).mkdir(parents=True)
         (root / name / "__init__.py").write_text("")
     (root / "__init__.py").write_text("from pkg.sphinxext import glue\n")
@@ -195,6 +207,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     (root / "capture" / "runner.py").write_text("from pkg.model import Capture\n")
     (root / "meaning" / "layers.py").write_text("from ..model import x\nfrom . import codes\n")
     (root / "meaning" / "codes.py").write_text("import errno\n")
+    (root / "audit" / "find.py").write_text("import doctest\nfrom pkg.capture import runner\n")
     for name, text in files.items():
         (root / name).write_text(text)
     return root
@@ -224,6 +237,8 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
         ("meaning", "meaning/codes.py", "from pkg.render import nodes\n", "pkg.render"),
         ("meaning", "meaning/codes.py", "from pkg.capture import runner\n", "pkg.capture.runner"),
         ("meaning", "meaning/codes.py", "import docutils\n", "docutils"),
+        ("audit", "audit/find.py", "import docutils.core\n", "docutils.core"),
+        ("audit", "audit/run.py", "from pkg.render import doctree\n", "pkg.render"),
         ("glue", "render/nodes.py", "from pkg.sphinxext.glue import x\n", "pkg.sphinxext.glue"),
         ("glue", "render/doctree.py", "import pkg.sphinxext\n", "pkg.sphinxext"),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from caught import raised
 
 from sphinx_layertrace.child.arguments import (
     MAX_REPR,
@@ -17,14 +18,6 @@ from sphinx_layertrace.child.arguments import (
 )
 
 SECRET = "hunter2-correct-horse"
-
-
-def raised(call):
-    try:
-        call()
-    except BaseException as exc:  # the exception under test
-        return exc
-    pytest.fail("the call did not raise")
 
 
 def recorded(exc) -> list[tuple[str, str, dict[str, str]]]:

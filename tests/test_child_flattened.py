@@ -8,6 +8,7 @@ import socket
 import threading
 
 import pytest
+from caught import raised
 
 from sphinx_layertrace.child.flattened import flattened
 
@@ -18,14 +19,6 @@ def closed_udp_port() -> int:
     port = probe.getsockname()[1]
     probe.close()
     return port
-
-
-def raised(call):
-    try:
-        call()
-    except BaseException as exc:  # the exception under test
-        return exc
-    pytest.fail("the call did not raise")
 
 
 def test_paramiko_errors_per_address():

@@ -49,11 +49,10 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def python_i(code: str, cwd: Path) -> list[str]:
-    """What ``python -i`` prints on stdout for ``code`` typed at it, run in ``cwd``."""
+def _stdout(argv: list[str], cwd: Path, typed: str | None = None) -> list[str]:
     done = subprocess.run(
-        [sys.executable, "-q", "-i"],
-        input="exec(" + repr(code) + ")\n",
+        argv,
+        input=typed,
         capture_output=True,
         text=True,
         env=child_environment(),
@@ -62,21 +61,17 @@ def python_i(code: str, cwd: Path) -> list[str]:
         check=False,
     )
     return _lines(done.stdout)
+
+
+def python_i(code: str, cwd: Path) -> list[str]:
+    """What ``python -i`` prints on stdout for ``code`` typed at it, run in ``cwd``."""
+    return _stdout([sys.executable, "-q", "-i"], cwd, "exec(" + repr(code) + ")\n")
 
 
 def python_file(code: str, cwd: Path) -> list[str]:
     """What ``python example.py`` prints, the file being ``code`` in ``cwd``."""
     (cwd / "example.py").write_text(code, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "example.py"],
-        capture_output=True,
-        text=True,
-        env=child_environment(),
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
-    return _lines(done.stdout)
+    return _stdout([sys.executable, "example.py"], cwd)
 
 
 @pytest.fixture(scope="module", params=MODES)

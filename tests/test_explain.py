@@ -17,6 +17,12 @@ MACOS = Platform(system="Darwin", release="23.4.0")
 WINDOWS = Platform(system="Windows", release="10")
 ERRNO_DOCS = "https://docs.python.org/3/library/errno.html#errno."
 WINSOCK = "https://learn.microsoft.com/en-us/windows/win32/winsock/windows-sockets-error-codes-2#"
+WSA_REFUSED = "No connection could be made because the target machine actively refused it"
+# Windows' refused connect: the WinError row first (it is what the message shows), then the errno
+WSA_REFUSED_ROWS = [
+    ("winerror", 10061, "WSAECONNREFUSED", WSA_REFUSED, WINSOCK + "WSAECONNREFUSED"),
+    ("errno", 10061, "ECONNREFUSED", WSA_REFUSED, ERRNO_DOCS + "ECONNREFUSED"),
+]
 GAIERROR_DOCS = "https://docs.python.org/3/library/socket.html#socket.gaierror"
 OSERROR = ("builtins.OSError", "builtins.Exception", "builtins.BaseException", "builtins.object")
 
@@ -108,22 +114,7 @@ def load(name: str) -> Capture:
                 strerror="No connection could be made because the target machine "
                 "actively refused it",
             ),
-            [
-                (
-                    "winerror",
-                    10061,
-                    "WSAECONNREFUSED",
-                    "No connection could be made because the target machine actively refused it",
-                    WINSOCK + "WSAECONNREFUSED",
-                ),
-                (
-                    "errno",
-                    10061,
-                    "ECONNREFUSED",
-                    "No connection could be made because the target machine actively refused it",
-                    ERRNO_DOCS + "ECONNREFUSED",
-                ),
-            ],
+            WSA_REFUSED_ROWS,
         ),
         (
             WINDOWS,
@@ -164,22 +155,7 @@ def load(name: str) -> Capture:
         (
             Platform(),
             oserror(errno=10061, winerror=10061),
-            [
-                (
-                    "winerror",
-                    10061,
-                    "WSAECONNREFUSED",
-                    "No connection could be made because the target machine actively refused it",
-                    WINSOCK + "WSAECONNREFUSED",
-                ),
-                (
-                    "errno",
-                    10061,
-                    "ECONNREFUSED",
-                    "No connection could be made because the target machine actively refused it",
-                    ERRNO_DOCS + "ECONNREFUSED",
-                ),
-            ],
+            WSA_REFUSED_ROWS,
         ),
         # getaddrinfo: EAI codes differ per platform; no per-constant anchor exists
         (

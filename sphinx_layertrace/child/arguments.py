@@ -214,7 +214,7 @@ def chain_tracebacks(exc, limit=16):
     caught, so the path reads outer first, then its cause, then its context (also a context
     that ``raise ... from None`` hid: the parent decides whether to show it).
     """
-    out = []
+    out = []  # type: list[list]
     seen = set()
     todo = [exc]
     while todo and len(out) < limit:

@@ -118,7 +118,7 @@ def _folders_of(module):
 
 
 def _read_folder(folder):
-    index = {}
+    index = {}  # type: dict[str, list[str]]
     try:
         names = os.listdir(folder)
     except (OSError, TypeError, ValueError):

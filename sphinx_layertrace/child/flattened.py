@@ -100,7 +100,7 @@ def _grpc(exc, text):
     methods = [getattr(exc, name, None) for name in ("code", "details", "debug_error_string")]
     if not all(callable(m) for m in methods):
         return None
-    code, details, debug = (m() for m in methods)
+    code, details, debug = [m() for m in methods if callable(m)]
     name = getattr(code, "name", None) or str(code)
     row = {
         "source": "grpc RpcError code()/details()/debug_error_string()",

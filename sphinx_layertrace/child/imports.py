@@ -14,7 +14,7 @@ PACKAGE = "_layertrace_child"
 # What a fresh interpreter has loaded before running anything (set by ``start``).
 _STARTUP = [frozenset(sys.modules)]
 # importer module -> modules its import statements named, recorded while the worker warms up.
-_IMPORT_EDGES = {}
+_IMPORT_EDGES = {}  # type: dict[str, set[str]]
 _REAL_IMPORT = builtins.__import__
 
 
@@ -96,7 +96,7 @@ class ModuleStash:
         # top-level names of the imports asked of the finders since ``hide`` (this finder comes
         # first): which modules a snippet loaded, without walking sys.modules in every child
         self.asked = set()
-        self._spec_type = type(getattr(sys, "__spec__", None))
+        self._spec_type = type(getattr(sys, "__spec__", None))  # type: type
         self._original_spec = None
 
     def hide(self):

@@ -13,7 +13,7 @@ import sys
 try:
     import resource
 except ImportError:  # Windows runs without rlimits
-    resource = None
+    resource = None  # type: ignore[assignment]
 
 IS_LINUX = sys.platform.startswith("linux")
 POSIX = os.name == "posix"
@@ -150,7 +150,7 @@ def isolate(request, workdir, prepared):
     if cached is None and prepared.stash is not None:
         cached = prepared.stash.modules.get("tempfile")
     if cached is not None:
-        cached.tempdir = None  # a snippet's tempfile.gettempdir() is its own directory
+        setattr(cached, "tempdir", None)  # noqa: B010 - a snippet's tempfile.gettempdir() is its own directory
     walls = redirect_streams(request, workdir, prepared)
     arm_watchdog(request, workdir)
     limit_resources(request, prepared)
@@ -173,9 +173,10 @@ def redirect_streams(request, workdir, prepared):
         CappedStream(2, term, [budget[0]], "<stderr>"),
         term,
     )
-    sys.stdout = sys.__stdout__ = walls.out
-    sys.stderr = sys.__stderr__ = walls.err
-    sys.stdin = sys.__stdin__ = stdin
+    # the snippet sees its own streams even through sys.__stdout__ (typeshed calls them final)
+    sys.stdout = sys.__stdout__ = walls.out  # type: ignore[misc]
+    sys.stderr = sys.__stderr__ = walls.err  # type: ignore[misc]
+    sys.stdin = sys.__stdin__ = stdin  # type: ignore[misc]
     return walls
 
 

@@ -19,7 +19,7 @@ from .snippet import run_here
 try:
     import resource
 except ImportError:  # Windows
-    resource = None
+    resource = None  # type: ignore[assignment]
 
 
 def run_once(workdir):

@@ -98,7 +98,7 @@ def _stdlib_dirs():
         pass
     stdlib.add(os.path.dirname(os.__file__))
     if getattr(sys, "_stdlib_dir", None):
-        stdlib.add(sys._stdlib_dir)
+        stdlib.add(getattr(sys, "_stdlib_dir"))  # noqa: B009 - 3.11+, private
     return stdlib
 
 

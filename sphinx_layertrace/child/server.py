@@ -23,7 +23,7 @@ from .protocol import Ending, finish, interpreter_info, read_file
 from .snippet import run_here
 from .warmup import PRELOAD, Warmer, freeze, warm_formatting, warm_resolver
 
-_DUMP_SIGNAL = getattr(signal, "SIGUSR2", None)
+_DUMP_SIGNAL = getattr(signal, "SIGUSR2", 0)  # 0: no dump signal (Windows)
 
 
 class _Running:

@@ -21,6 +21,10 @@ from .protocol import CHILD_DIR, EXIT_NO_REPORT, is_comment, read_capped, source
 from .repl import future_flags, prompt_reads, prompt_syntax_error, split_statements
 from .report import describe
 
+MYPY = False
+if MYPY:  # read by the type checker only: the child imports no typing at run time
+    from typing import Any  # noqa: F401 - used by the type comments below
+
 MAX_SYSCALLS = 64
 
 
@@ -37,9 +41,9 @@ class Snippet:
         self.recording = False
         self.steps = []
         self.echo = None
-        self.current = None
-        self.walls = None
-        self.imported = ()
+        self.current = None  # type: Any
+        self.walls = None  # type: Any
+        self.imported = []  # type: list[str]
 
     def isolate(self):
         self.walls = isolate(self.req, self.workdir, self.prepared)
@@ -186,12 +190,12 @@ class Snippet:
     def displayhook(self, value):
         if value is None:
             return
-        builtins._ = None
+        builtins._ = None  # type: ignore[attr-defined]
         text = repr(value)
         self.current["echo"] = text
         self.echo = text
         sys.stdout.write(text + "\n")
-        builtins._ = value
+        builtins._ = value  # type: ignore[attr-defined]
 
     def offset(self):
         try:

@@ -69,7 +69,7 @@ class Warmer:
     def plan(self, request):
         """Before forking: split a REPL snippet into its statements (the child would parse it
         again) and warm the modules it and its setup code import."""
-        trees = []
+        trees = []  # type: list
         if request.get("style", "repl") != "script":
             try:
                 request["split"] = split_statements(request.get("code", ""), trees)
@@ -141,7 +141,7 @@ class Warmer:
 
 
 def _imported_names(trees):
-    names = []
+    names = []  # type: list[str]
     for tree in trees:
         for node in walk(tree):
             if isinstance(node, ast.Import):

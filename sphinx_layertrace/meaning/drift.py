@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sphinx_layertrace.meaning.expect import NOTHING, capture_meets
+from sphinx_layertrace.meaning.expect import NOTHING, capture_meets, code_names
 from sphinx_layertrace.model import Capture
 
 
@@ -35,12 +35,29 @@ class Drift:
         wanted = ", ".join(self.expected)
         if self.capture.outcome != "raised" or exc is None:
             return f"expected {wanted}, but the snippet did not raise"
-        return f"expected {wanted}, but the snippet raised {exc.qualified}: {one_line(exc.message)}"
+        return (
+            f"expected {wanted}, but the snippet raised {self._raised()}: {one_line(exc.message)}"
+        )
 
     def short(self) -> str:
         """``check``'s words: ``expected X, got Y``."""
         wanted = "no exception" if self.wanted_nothing else ", ".join(self.expected)
+        exc = self.capture.exception
+        if self.capture.outcome == "raised" and exc is not None:
+            message = one_line(exc.message, 100)
+            got = f"{self._raised()}: {message}" if message else self._raised()
+            return f"expected {wanted}, got {got}"
         return f"expected {wanted}, got {outcome_words(self.capture)}"
+
+    def _raised(self) -> str:
+        """The raised type, with its codes' names when the expectation pins a code (the type
+        alone may be what was expected: ``ConnectionRefusedError (ETIMEDOUT)``)."""
+        exc = self.capture.exception
+        assert exc is not None
+        if not any("(" in e for e in self.expected):
+            return exc.qualified
+        names = sorted(n for n in code_names(exc, self.capture.platform) if not n.startswith("WSA"))
+        return f"{exc.qualified} ({', '.join(names)})" if names else exc.qualified
 
 
 def drift(expected: Sequence[str], capture: Capture) -> Drift | None:

@@ -13,3 +13,8 @@ def counted(number: int, noun: str, plural: str = "") -> str:
 def caption(capture: Capture) -> str:
     """``Linux (glibc 2.36) · CPython 3.11.7``: where a capture was taken."""
     return f"{capture.platform.pretty} · {capture.python.pretty}"
+
+
+def tab_label(capture: Capture) -> str:
+    """The tab of a capture: its caption, and ``not recorded`` for one written by hand."""
+    return caption(capture) + (" · not recorded" if capture.reconstructed else "")
