@@ -127,7 +127,6 @@ def collect(
     Raises :class:`sphinx.errors.SphinxError` (bad conf.py, unknown interpreter as
     :class:`.interpreters.MissingInterpreter`) for the caller to report.
     """
-    from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     interpreters = [resolve_executable(spec) for spec in pythons]
@@ -144,25 +143,7 @@ def collect(
         docutils_namespace(),
         warnings.listening(_listener(result)),
     ):
-        try:
-            app = Sphinx(
-                srcdir,
-                confdir if (confdir / "conf.py").exists() else None,
-                os.path.join(tmp, "out"),
-                os.path.join(tmp, "doctrees"),
-                CollectBuilder.name,
-                confoverrides=settings,
-                status=None,
-                warning=stream,
-                freshenv=True,
-            )
-        except SphinxError as exc:
-            if CollectBuilder.name in str(exc):  # only the extension registers it
-                raise _not_configured(confdir) from None
-            raise
-        session = getattr(app, "layertrace", None)
-        if session is None:
-            raise _not_configured(confdir)
+        app, session = _start(srcdir, confdir, tmp, settings, stream)
         if interpreters:
             _run_under(app, session, interpreters)
         session.observer = _observer(result)
@@ -173,6 +154,34 @@ def collect(
         result.from_cache = session.from_cache
     result.warnings = stream.getvalue()
     return result
+
+
+def _start(
+    srcdir: Path, confdir: Path, tmp: str, settings: dict[str, Any], stream: io.StringIO
+) -> tuple[Any, Any]:
+    """The Sphinx application with the collect builder, and its layertrace session."""
+    from sphinx.application import Sphinx
+
+    try:
+        app = Sphinx(
+            srcdir,
+            confdir if (confdir / "conf.py").exists() else None,
+            os.path.join(tmp, "out"),
+            os.path.join(tmp, "doctrees"),
+            CollectBuilder.name,
+            confoverrides=settings,
+            status=None,
+            warning=stream,
+            freshenv=True,
+        )
+    except SphinxError as exc:
+        if CollectBuilder.name in str(exc):  # only the extension registers it
+            raise _not_configured(confdir) from None
+        raise
+    session = getattr(app, "layertrace", None)
+    if session is None:
+        raise _not_configured(confdir)
+    return app, session
 
 
 def _not_configured(confdir: Path) -> NotConfigured:
