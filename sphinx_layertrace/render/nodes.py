@@ -14,6 +14,8 @@ from typing import Any
 
 from docutils import nodes
 
+from sphinx_layertrace.render.words import FLATTENED_LABEL
+
 
 class layertrace_pending(nodes.General, nodes.Element):
     """Placed by the directive at read time; replaced by the rendered capture at write time."""
@@ -184,23 +186,39 @@ def visit_details_html(self: Any, node: lt_details) -> None:
             f'(<a class="reference external" href="{encode(kernel["url"])}">'
             f"{encode(kernel['manual'])}</a>) and {encode(kernel['answer'])}.</p>\n"
         )
-    out.append(_stack_html(self, node.get("stack") or []))
+    out.append(_stack_html(self, node.get("stack") or [], node.get("flattened") or []))
     out.append(_conversions_html(self, node.get("conversions") or []))
     out.append(f'<p class="lt-meta">{encode(node.get("caption", ""))}</p>\n')
     self.body.append("".join(out))
     raise nodes.SkipNode
 
 
-def _stack_html(self: Any, stack: list[list[str]]) -> str:
-    if not stack:
+def _stack_html(self: Any, stack: list[list[str]], flattened: list[list[str]]) -> str:
+    """The path by component; each row with what its layer was asked; then the flattened rows."""
+    if not stack and not flattened:
         return ""
+    encode = self.encode
     out = ['<ul class="lt-stack simple">\n']
-    for layer, calls, component in stack:
+    for layer, calls, component, *rest in stack:
         label = f"{layer} · {component}" if component else layer
+        asked = rest[0] if rest else ""
+        shown = (
+            f' <span class="lt-asked-word">asked</span> '
+            f"{_literal_html(self, asked).replace('literal', 'literal lt-asked', 1)}"
+            if asked
+            else ""
+        )
         out.append(
-            f'<li class="lt-stack-{self.encode(layer)}" data-layer="{self.encode(layer)}"><p>'
-            f'<span class="lt-stack-layer">{self.encode(label)}</span>: '
-            f"{_literal_html(self, calls)}</p></li>\n"
+            f'<li class="lt-stack-{encode(layer)}" data-layer="{encode(layer)}"><p>'
+            f'<span class="lt-stack-layer">{encode(label)}</span>: '
+            f"{_literal_html(self, calls)}{shown}</p></li>\n"
+        )
+    for source, where, error in flattened:
+        place = f"{encode(where)}: " if where else ""
+        out.append(
+            f'<li class="lt-stack-flattened" data-flattened="{encode(source)}"><p>'
+            f'<span class="lt-flat-label">{encode(FLATTENED_LABEL)}</span> '
+            f"({encode(source)}): {place}{_literal_html(self, error)}</p></li>\n"
         )
     out.append("</ul>\n")
     return "".join(out)

@@ -13,3 +13,7 @@ def counted(number: int, noun: str, plural: str = "") -> str:
 def caption(capture: Capture) -> str:
     """``Linux (glibc 2.36) · CPython 3.11.7``: where a capture was taken."""
     return f"{capture.platform.pretty} · {capture.python.pretty}"
+
+
+#: How a row of the picture read from an exception object is marked, in every output.
+FLATTENED_LABEL = "flattened · read from the exception"
