@@ -93,6 +93,10 @@ class ExceptionInfo:
     exceptions: tuple[ExceptionInfo, ...] = ()
     formatted: str = ""  # the whole text CPython prints for this exception and its chain
     flattened: tuple[FlatError, ...] = ()  # per-address/per-server errors the library kept
+    #: OpenSSL's certificate verify result (``ssl.SSLCertVerificationError``): 18 and
+    #: "self-signed certificate", read from the exception's attributes in the child.
+    verify_code: int | None = None
+    verify_message: str = ""
 
     @property
     def qualified(self) -> str:
