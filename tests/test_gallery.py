@@ -504,9 +504,22 @@ def test_a_certificate_failure_ends_at_openssl_in_tls(gallery):
     assert path_components(capture)[-3:] == ["urllib3 connection", "urllib3 TLS", "ssl"]
     block = html_block(gallery, "requests", 1)
     assert "certificate verify failed: self-signed certificate" in block
-    if 'class="lt-stack' in block:
-        assert picture(block)[-1].startswith("tls")
-        assert 'data-layer="os"' not in block  # OpenSSL answered, not the kernel
+    innermost = every_exception(capture.exception)[-1]
+    assert innermost.qualified == "ssl.SSLCertVerificationError"
+    assert (innermost.verify_code, innermost.verify_message) == (18, "self-signed certificate")
+    assert picture(block)[-1] == "tls · OpenSSL"
+    assert 'data-layer="os"' not in block  # OpenSSL answered, not the kernel
+    (row,) = re.findall(
+        r'<span class="lt-frame lt-kernel" data-layer="tls" ([^>]*)>(.*?)\n</span>', block
+    )
+    assert row[0] == 'aria-label="OpenSSL\'s answer"'
+    assert "CERTIFICATE_VERIFY_FAILED (verify code 18)" in row[1]
+    assert (
+        "and answered CERTIFICATE_VERIFY_FAILED (verify code 18): self-signed certificate" in block
+    )
+    assert "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT" in block
+    text = (gallery["built"]["text"][0] / "gallery" / "requests.txt").read_text("utf-8")
+    assert "[tls · OpenSSL]" in text
 
 
 def asked_rows(block: str) -> dict[str, str]:

@@ -153,9 +153,12 @@ def _explanations(explanation: Explanation, options: RenderOptions) -> list[node
             url = options.resolve_errno(item.name) or url
         para = nodes.paragraph(classes=["lt-errno"])
         para += nodes.reference("", "", nodes.literal(item.name, item.name), refuri=url)
-        label = {"winerror": "WinError", "eai": "getaddrinfo code", "herror": "h_errno"}.get(
-            item.kind, item.kind
-        )
+        label = {
+            "winerror": "WinError",
+            "eai": "getaddrinfo code",
+            "herror": "h_errno",
+            "verify": "OpenSSL verify code",
+        }.get(item.kind, item.kind)
         para += nodes.Text(f" ({label} {item.number}): {item.description}")
         out.append(para)
     return out
