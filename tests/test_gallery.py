@@ -601,3 +601,37 @@ def test_flattened_errors_are_rows_marked_as_read_from_the_exception(gallery):
     assert "127.0.0.1:9: ConnectionRefusedError" in row and "ECONNREFUSED" in row
     text = (gallery["built"]["text"][0] / "gallery" / "paramiko.txt").read_text("utf-8")
     assert "flattened · read from the exception" in text
+
+
+def test_the_asyncio_page_block_and_prose_agree_on_the_non_blocking_connect(tmp_path):
+    """The tutorial says connect answered EINPROGRESS and the refusal came through SO_ERROR;
+    the block it shows must say the same (not that connect itself was refused)."""
+    from sphinx.testing.util import SphinxTestApp
+
+    page = GALLERY.parent / "tutorial" / "asyncio.md"
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(page, src / "index.md")
+    (src / "conf.py").write_text(
+        'extensions = ["myst_parser", "sphinx_layertrace"]\n'
+        f"layertrace_cache_dir = {str(tmp_path / 'cache')!r}\n"
+        'suppress_warnings = ["ref", "myst.xref_missing"]\n',
+        "utf-8",
+    )
+    app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / "build")
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    html = (Path(app.outdir) / "index.html").read_text("utf-8")
+    block = html.split('class="layertrace"')[1].split('class="lt-meta"')[0]
+    prose = re.sub(r"<[^>]+>", "", html.split('class="layertrace"')[0])  # above the block
+    row = re.findall(r'<span class="lt-frame lt-kernel" data-layer="os"[^>]*>(.*?)</span>', block)
+    assert row, "no kernel row in the asyncio block"
+    assert "EINPROGRESS, then SO_ERROR  →  ECONNREFUSED" in html_mod.unescape(row[0])
+    note = html_mod.unescape(re.sub(r"<[^>]+>", "", block.split('class="lt-kernel-note">')[1]))
+    assert "answered EINPROGRESS (in progress); the refusal came later through" in note
+    assert "getsockopt(SO_ERROR)" in note
+    text = page.read_text("utf-8")
+    assert "`EINPROGRESS`" in text and "`getsockopt(SO_ERROR)`" in text
+    assert "EINPROGRESS" in prose and "SO_ERROR" in prose
