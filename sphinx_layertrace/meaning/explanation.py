@@ -135,15 +135,17 @@ def explain_capture(
     if exc is None:
         return Explanation(capture)
     chain = exc.walk()
-    meanings: dict[Frame, FrameMeaning] = {}
+    # keyed by identity: hashing a frame hashes every field of it (its arguments included), and
+    # the frames outlive this call inside ``capture``
+    meanings: dict[int, FrameMeaning] = {}
 
     def meaning(frame: Frame) -> FrameMeaning:
-        found = meanings.get(frame)
+        found = meanings.get(id(frame))
         if found is None:
             href = (source_url(frame, capture.python) or "") if source_links else ""
             place = layers.place(frame)
             found = FrameMeaning(frame, place.layer, href, place.component, place.glue)
-            meanings[frame] = found
+            meanings[id(frame)] = found
         return found
 
     frames = tuple(meaning(frame) for item in chain for frame in item.frames)

@@ -15,7 +15,7 @@ from sphinx_layertrace.meaning.explanation import Explanation, explain_capture
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.render.annotate import plain_text, segments
-from sphinx_layertrace.render.fold import DEFAULT_FOLD, fold
+from sphinx_layertrace.render.fold import DEFAULT_FOLD, folded_dicts
 from sphinx_layertrace.render.nodes import (
     layertrace_block,
     lt_details,
@@ -115,7 +115,7 @@ def _traceback(explanation: Explanation, limit: int) -> lt_traceback:
     # rawsource differs from the text, so Sphinx treats it as parsed-literal (no re-highlighting)
     # no-search: the search index keeps the outcome and errno lines, not every frame's words
     node = lt_traceback("layertrace traceback", text, classes=["lt-traceback", "no-search"])
-    node["segments"] = [segment.to_dict() for segment in fold(cut, limit)]
+    node["segments"] = folded_dicts(cut, limit)
     node["language"] = "none"
     return node
 

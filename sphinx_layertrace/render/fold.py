@@ -18,7 +18,31 @@ DEFAULT_FOLD = 12
 
 
 def fold(segments: tuple[Segment, ...], limit: int = DEFAULT_FOLD) -> tuple[Segment, ...]:
-    """``segments`` with the frames to hide marked by run (``fold``, ``fold_label``).
+    """``segments`` with the frames to hide marked by run (``fold``, ``fold_label``)."""
+    marks = fold_marks(segments, limit)
+    if not marks:
+        return segments
+    return tuple(
+        dataclasses.replace(s, fold=marks[n][0], fold_label=marks[n][1]) if n in marks else s
+        for n, s in enumerate(segments)
+    )
+
+
+def folded_dicts(segments: tuple[Segment, ...], limit: int = DEFAULT_FOLD) -> list[dict[str, str]]:
+    """:func:`fold` as the plain dicts a doctree keeps (without copying any segment)."""
+    marks = fold_marks(segments, limit)
+    out = [segment.to_dict() for segment in segments]
+    for index, (ident, label) in marks.items():
+        out[index]["fold"] = ident
+        if label:
+            out[index]["fold_label"] = label
+    return out
+
+
+def fold_marks(
+    segments: tuple[Segment, ...], limit: int = DEFAULT_FOLD
+) -> dict[int, tuple[str, str]]:
+    """Index of each segment to hide -> (its run's id, the run's label on its first segment).
 
     At most ``limit`` frames stay open (more only when more tracebacks raise than that): every
     frame that raised, then the first and last frame of each component's run (first the first
@@ -27,27 +51,30 @@ def fold(segments: tuple[Segment, ...], limit: int = DEFAULT_FOLD) -> tuple[Segm
     """
     units = _units(segments)
     if limit <= 0 or len(units) <= limit:
-        return segments
+        return {}
     keep = _kept(segments, units, limit)
-    out = list(segments)
+    marks: dict[int, tuple[str, str]] = {}
     group: list[list[int]] = []
     folds = 0
     for position, unit in enumerate([*units, []]):
         adjacent = not group or (unit and group[-1][-1] + 1 == unit[0])
         if group and (not unit or position in keep or not adjacent):
             folds += 1
-            _mark(out, group, str(folds))
+            _mark(segments, marks, group, str(folds))
             group = []
         if unit and position not in keep:
             group.append(unit)
-    return tuple(out)
+    return marks
 
 
 def _kept(segments: tuple[Segment, ...], units: list[list[int]], limit: int) -> set[int]:
     """Positions (in ``units``) of the frames that stay open."""
     keep = {n for n, unit in enumerate(units) if _raises(segments, unit)}
     # the outermost traceback (printed last) first: it starts at the user's line
-    traceback = [sum(1 for k in keep if k < n) for n in range(len(units))]
+    traceback, raised = [], 0
+    for n in range(len(units)):
+        traceback.append(raised)
+        raised += n in keep
     edges: list[int] = []
     for run in _runs(segments, units):
         for position in (run[0], run[-1]):
@@ -110,12 +137,14 @@ def _raises(segments: tuple[Segment, ...], unit: list[int]) -> bool:
     return after >= len(segments) or segments[after].kind != "frame"
 
 
-def _mark(out: list[Segment], group: list[list[int]], ident: str) -> None:
-    names = list(dict.fromkeys(out[unit[0]].component or out[unit[0]].layer for unit in group))
-    where = ", ".join(name for name in names if name)
+def _mark(
+    segments: tuple[Segment, ...],
+    marks: dict[int, tuple[str, str]],
+    group: list[list[int]],
+    ident: str,
+) -> None:
+    names = [segments[unit[0]].component or segments[unit[0]].layer for unit in group]
+    where = ", ".join(name for name in dict.fromkeys(names) if name)
     label = f"{counted(len(group), 'more frame')} in {where}" if where else ""
-    indices = [index for unit in group for index in unit]
-    for position, index in enumerate(indices):
-        out[index] = dataclasses.replace(
-            out[index], fold=ident, fold_label=label if position == 0 else ""
-        )
+    for position, index in enumerate(index for unit in group for index in unit):
+        marks[index] = (ident, label if position == 0 else "")

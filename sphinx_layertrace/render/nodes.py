@@ -115,34 +115,45 @@ def _fold_opening(self: Any, label: str) -> str:
     )
 
 
-def _label_html(segment: dict[str, str]) -> str:
-    layer = segment.get("layer", "")
+#: The opening tag and label of a frame, per (layer, component, glue): a page repeats a few
+#: dozen of them hundreds of times, and escaping each again was a third of writing a block.
+_FRAME_PARTS: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+
+def _frame_parts(layer: str, component: str, glue: str) -> tuple[str, str]:
+    key = (layer, component, glue)
+    found = _FRAME_PARTS.get(key)
+    if found is None:
+        attrs = f' data-layer="{escape(layer)}"' if layer else ""
+        if component:
+            attrs += f' data-component="{escape(component)}"'
+        classes = "lt-frame lt-glue" if glue else "lt-frame"
+        found = (f'<span class="{classes}"{attrs}>', _label_html(layer, component))
+        if len(_FRAME_PARTS) > 4096:
+            _FRAME_PARTS.clear()
+        _FRAME_PARTS[key] = found
+    return found
+
+
+def _label_html(layer: str, component: str) -> str:
     if not layer:
         return ""
-    component = segment.get("component", "")
     text = f"{layer} · {component}" if component else layer
     return f'<span class="lt-label" data-layer="{escape(layer)}">{escape(text, quote=False)}</span>'
 
 
 def _frame_html(segment: dict[str, str]) -> str:
-    layer = segment.get("layer", "")
-    text = segment.get("text", "")
-    first, newline, rest = text.partition("\n")
-    filename = segment.get("filename", "")
-    href = segment.get("href", "")
+    get = segment.get
+    first, newline, rest = get("text", "").partition("\n")
+    filename = get("filename", "")
+    href = get("href", "")
     first_html = escape(first, quote=False)
     if href and filename:
         quoted = escape(f'"{filename}"', quote=False)
         link = f'"<a class="lt-source" href="{escape(href)}">{escape(filename, quote=False)}</a>"'
         first_html = first_html.replace(quoted, link, 1)
-    attrs = f' data-layer="{escape(layer)}"' if layer else ""
-    if segment.get("component"):
-        attrs += f' data-component="{escape(segment["component"])}"'
-    classes = "lt-frame lt-glue" if segment.get("glue") else "lt-frame"
-    return (
-        f'<span class="{classes}"{attrs}>{first_html}{_label_html(segment)}{newline}'
-        f"{escape(rest, quote=False)}</span>"
-    )
+    opening, label = _frame_parts(get("layer", ""), get("component", ""), get("glue", ""))
+    return f"{opening}{first_html}{label}{newline}{escape(rest, quote=False)}</span>"
 
 
 def _kernel_html(segment: dict[str, str]) -> str:
@@ -154,9 +165,10 @@ def _kernel_html(segment: dict[str, str]) -> str:
     if href:
         body = f'<a class="lt-manual" href="{escape(href)}">{body}</a>'
     who = component if component in ("OpenSSL", "WinSock") else f"the {component}"
+    label = _label_html(layer, segment.get("component", ""))
     return (
         f'<span class="lt-frame lt-kernel" data-layer="{escape(layer)}" '
-        f'aria-label="{escape(who)}\'s answer">{body}{_label_html(segment)}\n</span>'
+        f'aria-label="{escape(who)}\'s answer">{body}{label}\n</span>'
     )
 
 
