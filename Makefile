@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: docs test test-offline test-browser bench bench-sphinx bench-render lint format clean dist test-matrix test-matrix-edges
+.PHONY: docs docs-live test test-offline test-browser bench bench-sphinx bench-render lint format clean dist test-matrix test-matrix-edges
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+# Rebuild on every edit (sphinx-autobuild, loopback only); the capture cache is ignored so its
+# writes never start another build (docs/guides/live-preview.md).
+docs-live: $(STAMP)
+	$(BIN)/sphinx-autobuild --host 127.0.0.1 --re-ignore '/\.layertrace-cache(/|$$)' docs docs/_build/html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser" -q

@@ -226,41 +226,72 @@ def report(results: list[dict]) -> str:
         "| N | scenario | plain s | layertrace s | ipython s | layertrace ms/snippet over plain "
         "| ipython ms/snippet over plain | layertrace ÷ plain (per-run median) "
         "| ipython ÷ layertrace (per snippet) "
-        "| layertrace CPU ms/snippet over plain (all processes) "
+        "| CPU s plain / layertrace / ipython (all processes) "
+        "| layertrace CPU ms/snippet over plain | ipython CPU ms/snippet over plain "
         "| layertrace executions |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
-        n = result["n"]
-        times = result["times"]
-        for name, _which, _clean, _jobs in SCENARIOS:
-            med = {v: statistics.median(t) for v, t in times[name].items()}
-            plain = med.get("plain")  # in "fresh" too: plain has no cache, so that is a cold build
-            lt, ip = med.get("layertrace"), med.get("ipython")
-
-            lt_over, ip_over = _over(lt, plain, n), _over(ip, plain, n)
-            paired = _paired(times[name].get("layertrace"), times[name].get("plain"))
-            ratio = f"{paired:.2f}x" if paired else "-"
-            if lt_over is not None and ip_over is not None and lt_over > 0:
-                vs = f"{ip_over / lt_over:.1f}x"
-            else:
-                vs = "-"
-            plain_label = f"{med['plain']:.2f}" if "plain" in med else "-"
-            spent = {
-                v: statistics.median(c) for v, c in result.get("cpu", {}).get(name, {}).items()
-            }
-            cpu_over = _over(spent.get("layertrace"), spent.get("plain"), n)
-            lines.append(
-                f"| {n} | {name} | {plain_label} | {_fmt(lt)} | {_fmt(ip)} | {_fmt(lt_over, 1)} "
-                f"| {_fmt(ip_over, 1)} | {ratio} | {vs} | {_fmt(cpu_over, 1)} "
-                f"| {result['ran'][name].get('layertrace', '-')} |"
-            )
-        for variant in ("plain", "layertrace"):
-            parallel = _paired(times["cold -j 2"].get(variant), times["cold"].get(variant))
-            lines.append(
-                f"| {n} | {variant} -j 2 ÷ -j 1 (cold) | | {_fmt(parallel)} | | | | | | | |"
-            )
+        lines.extend(_rows(result))
+    lines.append("")
+    lines.extend(_linearity(results))
     return "\n".join(lines)
+
+
+def _rows(result: dict) -> list[str]:
+    n = result["n"]
+    times = result["times"]
+    lines = []
+    for name, _which, _clean, _jobs in SCENARIOS:
+        med = {v: statistics.median(t) for v, t in times[name].items()}
+        plain = med.get("plain")  # in "fresh" too: plain has no cache, so that is a cold build
+        lt, ip = med.get("layertrace"), med.get("ipython")
+        lt_over, ip_over = _over(lt, plain, n), _over(ip, plain, n)
+        paired = _paired(times[name].get("layertrace"), times[name].get("plain"))
+        ratio = f"{paired:.2f}x" if paired else "-"
+        vs = f"{ip_over / lt_over:.1f}x" if lt_over and ip_over is not None and lt_over > 0 else "-"
+        spent = {v: statistics.median(c) for v, c in result.get("cpu", {}).get(name, {}).items()}
+        cpu_s = " / ".join(_fmt(spent.get(v)) for v in VARIANTS)
+        lt_cpu = _over(spent.get("layertrace"), spent.get("plain"), n)
+        ip_cpu = _over(spent.get("ipython"), spent.get("plain"), n)
+        lines.append(
+            f"| {n} | {name} | {_fmt(plain)} | {_fmt(lt)} | {_fmt(ip)} | {_fmt(lt_over, 1)} "
+            f"| {_fmt(ip_over, 1)} | {ratio} | {vs} | {cpu_s} | {_fmt(lt_cpu, 1)} "
+            f"| {_fmt(ip_cpu, 1)} | {result['ran'][name].get('layertrace', '-')} |"
+        )
+    for variant in ("plain", "layertrace"):
+        parallel = _paired(times["cold -j 2"].get(variant), times["cold"].get(variant))
+        lines.append(
+            f"| {n} | {variant} -j 2 ÷ -j 1 (cold) | | {_fmt(parallel)} | | | | | | | | | |"
+        )
+    return lines
+
+
+def _linearity(results: list[dict]) -> list[str]:
+    """Per-snippet cost over plain of each N against the smallest N (1.0: linear)."""
+    out = []
+    base = min(results, key=lambda r: r["n"]) if results else None
+    for result in results:
+        if base is None or result is base:
+            continue
+        for name in ("cold", "cold -j 2"):
+            ratios = []
+            for kind in ("times", "cpu"):
+                now, then = result.get(kind, {}).get(name, {}), base.get(kind, {}).get(name, {})
+                over = _over_median(now, result["n"])
+                before = _over_median(then, base["n"])
+                ratios.append(f"{over / before:.2f}" if over and before else "-")
+            out.append(
+                f"N = {result['n']} ÷ N = {base['n']}, {name}, layertrace per snippet over plain:"
+                f" wall {ratios[0]}, CPU {ratios[1]}"
+            )
+    return out
+
+
+def _over_median(values: dict[str, list[float]], n: int) -> float | None:
+    if "layertrace" not in values or "plain" not in values:
+        return None
+    return _over(statistics.median(values["layertrace"]), statistics.median(values["plain"]), n)
 
 
 def _paired(values: list[float] | None, bases: list[float] | None) -> float | None:

@@ -30,6 +30,8 @@ extensions = [
     "myst_parser",
     "sphinx_layertrace",
     "layertrace_docs",  # docs/_ext/layertrace_docs.py
+    "audit_report",  # docs/_ext/audit_report.py: `audit` run while the docs build
+    "layertrace_compat",  # docs/_ext/layertrace_compat.py: the compatibility table
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -70,8 +72,8 @@ layertrace_interpreters = {"build": sys.executable, "oldest": _found[0], "newest
 layertrace_execute = os.environ.get("LAYERTRACE_EXECUTE", "auto")
 
 # Frozen captures from other platforms (guides/platform-pages), when the directory is present.
-# The committed set holds hand-written macOS and Windows captures of the seed until the CI matrix
-# replaces them (_captures/README.txt, tutorial/platforms). Pages whose prose is about this build
+# The committed set holds one hand-written macOS capture of the seed (marked reconstructed) until CI
+# replaces it (_captures/README.txt, tutorial/platforms). Pages whose prose is about this build
 # machine's own traceback keep their seed block to the live capture with `:platforms: none`.
 _captures = HERE / "_captures"
 layertrace_captures = str(_captures) if _captures.is_dir() else None

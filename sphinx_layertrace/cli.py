@@ -38,7 +38,10 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
         help="run one snippet and print its traceback",
         description="Run one snippet in an isolated child interpreter and print what happened.",
     )
-    p.add_argument("-c", "--code", required=True, help="the snippet's source ('-' reads stdin)")
+    p.add_argument("code", nargs="?", help="the snippet's source ('-' reads stdin)")
+    p.add_argument("--code", dest="code_option", metavar="CODE", help="the same, as an option")
+    # -c is the conf dir in every subcommand (as in sphinx-build); it once was run's code
+    p.add_argument("-c", "--conf-dir", dest="old_c", metavar="DIR", help=argparse.SUPPRESS)
     p.add_argument(
         "--python",
         metavar="LABEL|EXE",
@@ -67,7 +70,19 @@ def add_run_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    code = sys.stdin.read() if args.code == "-" else args.code
+    if args.old_c is not None:
+        print(
+            "sphinx-layertrace run: -c is the conf dir (-c/--conf-dir) in every subcommand, as "
+            "in sphinx-build; give the code as the argument: run 'CODE' (or run --code CODE, "
+            "or run - to read it from stdin)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if (args.code is None) == (args.code_option is None):
+        print("sphinx-layertrace run: give the snippet's code once: run 'CODE'", file=sys.stderr)
+        return EXIT_USAGE
+    code = args.code if args.code is not None else args.code_option
+    code = sys.stdin.read() if code == "-" else code
     interpreter = None
     if args.python:
         try:
@@ -133,7 +148,14 @@ def _add_tree_arguments(p: argparse.ArgumentParser, verb: str) -> None:
         metavar="LABEL|EXE",
         help=f"{verb} under this interpreter instead of each snippet's :python: (repeatable)",
     )
-    p.add_argument("-c", "--confdir", metavar="DIR", help="where conf.py is (default: SRCDIR)")
+    p.add_argument(
+        "-c",
+        "--conf-dir",
+        "--confdir",
+        dest="confdir",
+        metavar="DIR",
+        help="where conf.py is, as sphinx-build's -c (default: SRCDIR)",
+    )
 
 
 def add_capture_parser(sub: argparse._SubParsersAction) -> None:
@@ -166,7 +188,13 @@ def add_capture_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_capture(args: argparse.Namespace) -> int:
     from sphinx_layertrace.sphinxext.collect import write_captures
 
-    collected = _collect("capture", args, execute=args.execute, pythons=args.python)
+    collected = _collect(
+        "capture",
+        args,
+        execute=args.execute,
+        pythons=args.python,
+        overrides={"layertrace_captures": None},  # what happens here, not on other machines
+    )
     if collected is None:
         return EXIT_USAGE
     written = write_captures(collected, args.output)
@@ -218,11 +246,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def add_check_parser(sub: argparse._SubParsersAction) -> None:
+    from sphinx_layertrace.checkformats import FORMATS
+
     p = sub.add_parser(
         "check",
-        help="run every snippet; exit 1 if any drifted from :expect:",
-        description="Run every snippet of a docs tree and print 'file:line: expected X, got Y' "
-        "for each that drifted from its :expect: (or could not run); exit 1 if any did.",
+        help="run every snippet; exit 1 on anything a build would warn about",
+        description="Run every snippet of a docs tree and report each warning a build would "
+        "give about snippets (drift from :expect:, timeouts, crashes, missing interpreters, "
+        "bad options and configuration values), frozen captures of other platforms included, "
+        "each at its file:line; exit 1 if there is any.",
     )
     _add_tree_arguments(p, "check")
     p.add_argument(
@@ -230,36 +262,55 @@ def add_check_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="trust the capture cache instead of running every snippet again",
     )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), json, junit (JUnit XML, one test case per snippet and platform) "
+        "or github (workflow commands that annotate the pull request)",
+    )
     p.set_defaults(handler=cmd_check)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from sphinx_layertrace.checkformats import render
+
     collected = _collect(
         "check", args, execute="auto" if args.cached else "always", pythons=args.python
     )
     if collected is None:
         return EXIT_USAGE
-    drifted = collected.drifted()
-    several = len({item.label for item in collected.observed}) > 1
-    for item in drifted:
-        label = f" [Python {item.label}]" if several else ""
-        print(f"{item.location}: {item.problem()}{label}")
+    findings, cases = collected.report()
+    sys.stdout.write(render(args.format, findings, cases))
     print(
-        f"sphinx-layertrace check: {counted(len(drifted), 'problem')} in "
-        f"{counted(len(collected.observed), 'capture')}",
+        f"sphinx-layertrace check: {counted(len(findings), 'problem')} in "
+        f"{counted(len(cases), 'capture')}",
         file=sys.stderr,
     )
-    return EXIT_DRIFT if drifted else EXIT_OK
+    return EXIT_DRIFT if findings else EXIT_OK
 
 
-def _collect(name: str, args: argparse.Namespace, *, execute: str, pythons: list[str]):
+def _collect(
+    name: str,
+    args: argparse.Namespace,
+    *,
+    execute: str,
+    pythons: list[str],
+    overrides: dict[str, object] | None = None,
+):
     """Run the docs tree; print one line and return None when that is impossible."""
     from sphinx.errors import SphinxError
 
     from sphinx_layertrace.sphinxext.collect import collect
 
     try:
-        return collect(args.srcdir, pythons=pythons, execute=execute, confdir=args.confdir)
+        return collect(
+            args.srcdir,
+            pythons=pythons,
+            execute=execute,
+            confdir=args.confdir,
+            overrides=dict(overrides or {}),
+        )
     except (MissingInterpreter, SphinxError, OSError) as exc:
         reason = " ".join(str(exc).split()) or exc.__class__.__name__
         print(f"sphinx-layertrace {name}: {reason}", file=sys.stderr)
@@ -279,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_capture_parser(sub)
     add_merge_parser(sub)
     add_check_parser(sub)
+    from sphinx_layertrace.audit.command import add_audit_parser
+
+    add_audit_parser(sub)
     return parser
 
 

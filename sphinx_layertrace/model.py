@@ -92,6 +92,8 @@ class ExceptionInfo:
     suppress_context: bool = False
     exceptions: tuple[ExceptionInfo, ...] = ()
     formatted: str = ""  # the whole text CPython prints for this exception and its chain
+    #: the same text with the colours CPython 3.13+ gives it (SGR codes), "" where it gives none
+    colored: str = ""
     flattened: tuple[FlatError, ...] = ()  # per-address/per-server errors the library kept
     #: OpenSSL's certificate verify result (``ssl.SSLCertVerificationError``): 18 and
     #: "self-signed certificate", read from the exception's attributes in the child.
@@ -202,6 +204,9 @@ class Capture:
     # (name, version) of the installed distributions whose modules the snippet or its setup
     # imported, sorted: a capture is stale once one of them is upgraded
     distributions: tuple[tuple[str, str], ...] = ()
+    # Not a recording: what a capture file written by hand (from documentation, for a platform
+    # no machine has run yet) is based on. Pages say so on its tab; empty for every real run.
+    reconstructed: str = ""
 
     # -- serialisation -------------------------------------------------------------------
 

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = ("sphinx.testing.fixtures",)
+
+# The property tests (tests/test_fuzz_*.py): ``ci`` keeps ``make test`` fast and repeatable (few
+# examples, derandomized, no example database); ``fuzz`` is ``make fuzz``, minutes of random
+# search whose failures Hypothesis keeps in .hypothesis/ to replay first next time.
+_SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=_SLOW_IS_FINE,
+)
+settings.register_profile(
+    "fuzz", max_examples=4000, deadline=None, suppress_health_check=_SLOW_IS_FINE
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOTS = Path(__file__).parent / "roots"
 

@@ -80,8 +80,14 @@ def _within(target: str, *prefixes: str) -> bool:
     return any(target == p or target.startswith(p + ".") for p in prefixes)
 
 
+#: Standard-library modules of newer Pythons than the one running the tests, that the child
+#: imports where they exist (3.13's coloured tracebacks).
+_NEWER_STDLIB = {"_colorize"}
+
+
 def _stdlib(target: str) -> bool:
-    return target.split(".", 1)[0] in sys.stdlib_module_names or target == "__future__"
+    top = target.split(".", 1)[0]
+    return top in sys.stdlib_module_names or top in _NEWER_STDLIB or target == "__future__"
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,22 @@ def meaning_rule(item: Import, tree: Tree) -> bool:
     return _stdlib(item.target) or _within(item.target, *allowed)
 
 
+def audit_rule(item: Import, tree: Tree) -> bool:
+    """The audit reads pages as text and runs them through the engine: no Sphinx, no docutils,
+    no rendering beyond the shared words."""
+    if not _within(item.module, f"{tree.name}.audit"):
+        return True
+    allowed = (
+        f"{tree.name}.model",
+        f"{tree.name}.capture",
+        f"{tree.name}.child.protocol",
+        f"{tree.name}.meaning",
+        f"{tree.name}.render.words",
+        f"{tree.name}.audit",
+    )
+    return _stdlib(item.target) or _within(item.target, *allowed)
+
+
 def glue_rule(item: Import, tree: Tree) -> bool:
     if not _within(item.target, f"{tree.name}.sphinxext"):
         return True
@@ -145,6 +167,7 @@ RULES: dict[str, Rule] = {
     "capture": capture_rule,
     "model": model_rule,
     "meaning": meaning_rule,
+    "audit": audit_rule,
     "glue": glue_rule,
 }
 
@@ -162,7 +185,7 @@ def violations(root: Path, rule: Rule) -> list[str]:
 # -- the package keeps its rules ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rule", ["child", "capture", "model", "meaning", "glue"])
+@pytest.mark.parametrize("rule", ["child", "capture", "model", "meaning", "audit", "glue"])
 def test_package_keeps_the_import_rule(rule: str) -> None:
     assert violations(ROOT, RULES[rule]) == []
 
@@ -181,7 +204,7 @@ def test_the_checker_sees_the_package() -> None:
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     root = tmp_path / "pkg"
-    for name in ("child", "capture", "meaning", "render", "sphinxext"):
+    for name in ("child", "capture", "meaning", "render", "sphinxext", "audit"):
         (root / name).mkdir(parents=True)
         (root / name / "__init__.py").write_text("")
     (root / "__init__.py").write_text("from pkg.sphinxext import glue\n")
@@ -195,6 +218,7 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     (root / "capture" / "runner.py").write_text("from pkg.model import Capture\n")
     (root / "meaning" / "layers.py").write_text("from ..model import x\nfrom . import codes\n")
     (root / "meaning" / "codes.py").write_text("import errno\n")
+    (root / "audit" / "find.py").write_text("import doctest\nfrom pkg.capture import runner\n")
     for name, text in files.items():
         (root / name).write_text(text)
     return root
@@ -224,6 +248,9 @@ def test_a_clean_synthetic_tree_passes(tmp_path: Path) -> None:
         ("meaning", "meaning/codes.py", "from pkg.render import nodes\n", "pkg.render"),
         ("meaning", "meaning/codes.py", "from pkg.capture import runner\n", "pkg.capture.runner"),
         ("meaning", "meaning/codes.py", "import docutils\n", "docutils"),
+        ("audit", "audit/find.py", "import docutils.core\n", "docutils.core"),
+        ("audit", "audit/run.py", "from pkg.render import doctree\n", "pkg.render"),
+        ("audit", "audit/run.py", "import requests\n", "requests"),
         ("glue", "render/nodes.py", "from pkg.sphinxext.glue import x\n", "pkg.sphinxext.glue"),
         ("glue", "render/doctree.py", "import pkg.sphinxext\n", "pkg.sphinxext"),
     ],
@@ -240,3 +267,35 @@ def test_the_checker_fails_when_a_rule_is_broken(
     if rule != "glue" and "sphinxext" in broken:
         others.pop("glue")
     assert all(not v for v in others.values()), others
+
+
+# -- sizes: small modules, short functions ------------------------------------------------------
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def oversized(root: Path) -> list[str]:
+    """Modules over MAX_MODULE_LINES lines and functions over MAX_FUNCTION_LINES, as 'where: n'."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        where = path.relative_to(root)
+        if (lines := len(source.splitlines())) > MAX_MODULE_LINES:
+            found.append(f"{where}: {lines} lines")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append(f"{where}:{node.lineno} {node.name}: {length} lines")
+    return found
+
+
+def test_modules_and_functions_stay_small() -> None:
+    assert oversized(ROOT) == []
+
+
+def test_the_size_check_fails_on_a_long_function(tmp_path: Path) -> None:
+    body = "".join(f"    x{n} = {n}\n" for n in range(MAX_FUNCTION_LINES))
+    root = _tree(tmp_path, {"child/long.py": "def long():\n" + body})
+    assert oversized(root) == [f"child/long.py:1 long: {MAX_FUNCTION_LINES + 1} lines"]

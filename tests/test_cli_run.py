@@ -29,7 +29,7 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("extra", [(), ("--spawn",)])
 def test_acceptance_command_json(extra):
-    done = cli("run", "--json", "-c", SEED, *extra)
+    done = cli("run", "--json", SEED, *extra)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["outcome"] == "raised"
@@ -51,7 +51,7 @@ def test_acceptance_command_json(extra):
 
 
 def test_text_output_reads_like_a_session():
-    done = cli("run", "-c", SEED)
+    done = cli("run", SEED)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Linux")
@@ -82,7 +82,7 @@ def test_text_output_reads_like_a_session():
 
 def test_text_transcript_prompts_and_echo():
     code = "a = 20\nif a:\n    print('yes')\na + 22\n"
-    done = cli("run", "-c", code)
+    done = cli("run", code)
     assert done.returncode == 0, done.stderr
     body = done.stdout.split("\n", 2)[2]
     assert body == (
@@ -91,7 +91,7 @@ def test_text_transcript_prompts_and_echo():
 
 
 def test_returned_snippet_exits_zero_with_normalised_echo():
-    done = cli("run", "--json", "-c", "import smtplib; smtplib.SMTP('', port=66000)")
+    done = cli("run", "--json", "import smtplib; smtplib.SMTP('', port=66000)")
     assert done.returncode == 0
     data = json.loads(done.stdout)
     assert data["outcome"] == "returned"
@@ -99,7 +99,7 @@ def test_returned_snippet_exits_zero_with_normalised_echo():
 
 
 def test_script_style_and_stdin_code():
-    done = cli("run", "--style", "script", "-c", "-", stdin="def f():\n    1/0\nf()\n")
+    done = cli("run", "--style", "script", "-", stdin="def f():\n    1/0\nf()\n")
     assert done.returncode == 0, done.stderr
     assert "\n>>> " not in done.stdout
     assert '  File "example.py", line 2, in f  [user]\n    1/0\n' in done.stdout
@@ -107,10 +107,10 @@ def test_script_style_and_stdin_code():
 
 
 def test_timeout_and_crash_are_results_not_failures():
-    done = cli("run", "--timeout", "1", "-c", "while True: pass")
+    done = cli("run", "--timeout", "1", "while True: pass")
     assert done.returncode == 0
     assert "[timeout] timed out after 1 s" in done.stdout
-    done = cli("run", "--json", "-c", "import ctypes; ctypes.string_at(0)")
+    done = cli("run", "--json", "import ctypes; ctypes.string_at(0)")
     assert done.returncode == 0
     data = json.loads(done.stdout)
     assert (data["outcome"], data["signal"]) == ("crashed", "SIGSEGV")
@@ -120,7 +120,7 @@ def test_other_interpreter_by_label():
     path = os.path.expanduser("~/.pyenv/versions")
     if not any(name.startswith("3.8.") for name in os.listdir(path) if os.path.isdir(path)):
         pytest.skip("no CPython 3.8 under ~/.pyenv/versions")
-    done = cli("run", "--json", "--python", "3.8", "-c", SEED)
+    done = cli("run", "--json", "--python", "3.8", SEED)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["python"]["version"].startswith("3.8.")
@@ -130,11 +130,13 @@ def test_other_interpreter_by_label():
 @pytest.mark.parametrize(
     "args",
     [
-        ("run",),  # -c is required
-        ("run", "-c", "1", "--style", "notebook"),
-        ("run", "-c", "1", "--timeout", "-3"),
-        ("run", "-c", "1", "--python", "2.9"),
-        ("run", "-c", "1", "--python", "/nonexistent/python"),
+        ("run",),  # the code is required
+        ("run", "1", "--code", "2"),  # and given once
+        ("run", "-c", "1"),  # -c is the conf dir everywhere now
+        ("run", "1", "--style", "notebook"),
+        ("run", "1", "--timeout", "-3"),
+        ("run", "1", "--python", "2.9"),
+        ("run", "1", "--python", "/nonexistent/python"),
         ("frobnicate",),
         (),
     ],
@@ -145,3 +147,20 @@ def test_usage_errors_exit_2(args):
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
     assert done.stderr
+
+
+def test_the_old_run_dash_c_says_what_changed():
+    """``-c`` is the conf dir in every subcommand (as in sphinx-build); ``run`` takes the code
+    as its argument, and the old spelling gets one line saying so instead of running."""
+    done = cli("run", "-c", "1/0")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "--conf-dir" in done.stderr
+    assert "run 'CODE'" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_run_takes_the_code_as_an_option_too():
+    done = cli("run", "--json", "--code", "1/0")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["exception"]["type"] == "ZeroDivisionError"

@@ -317,6 +317,13 @@ def test_frozen_platform_tabs_without_running_anything(make_app, tmp_path, merge
         assert panel.find_all("p", "lt-panel-title")[0].text() == label
         (traceback,) = panel.find_all("pre", "lt-traceback")
         assert text in traceback.text()
+    # the hand-written macOS and Windows captures say so in their tab, visibly
+    assert [label.endswith("· not recorded") for label in labels] == [False, True, True]
+    notes = [panel.find_all("p", "lt-reconstructed") for panel in panels]
+    assert [len(found) for found in notes] == [0, 1, 1]
+    for found, system in zip(notes[1:], ("macOS", "Windows"), strict=True):
+        assert found[0].text().startswith(f"Not recorded. No {system} machine has run this")
+        assert "assumption" in found[0].text()
     (differs,) = blocks[0].find_all("p", "lt-differs")
     assert differs.text() == (
         "What differs: errno 111 ECONNREFUSED (Linux) · errno 61 ECONNREFUSED (macOS) · "
@@ -350,8 +357,17 @@ def test_frozen_platforms_one_after_another_in_text(make_app, tmp_path, merged):
     positions = [first.index(s) for s in ("[Errno 111]", "[Errno 61]", "[WinError 10061]")]
     assert positions == sorted(positions)
     # each panel starts with its platform as a line of its own, in tab order
-    titles = [line for line in first.splitlines() if line.endswith("· CPython 3.11.7")]
+    titles = [
+        line for line in first.splitlines() if re.search(r"· CPython 3\.11\.7( · not|$)", line)
+    ]
     assert [t.split(" ")[0] for t in titles[::2]] == ["Linux", "macOS", "Windows"]
+    assert [t.endswith("· not recorded") for t in titles[::2]] == [False, True, True]
+    # and each reconstructed one says, in words, that it is not a recording
+    flat = " ".join(first.replace("**", "").split())
+    assert flat.count("Not recorded. No ") == 2
+    assert flat.index("Not recorded. No macOS") < flat.index("[Errno 61]")
+    assert flat.index("Not recorded. No Windows") < flat.index("[WinError 10061]")
+    assert flat.index("[Errno 111]") < flat.index("Not recorded. No macOS")
 
 
 # -- several interpreters on one page ------------------------------------------------------------
@@ -421,3 +437,69 @@ def test_a_damaged_frozen_capture_is_one_warning_and_the_rest_still_shows(
     assert "[layertrace.captures]" in warnings[0]
     html = (Path(app.outdir) / "index.html").read_text(encoding="utf-8")
     assert "[WinError 10061]" in html
+
+
+# -- the project's own committed captures ------------------------------------------------------
+
+DOCS = Path(__file__).parent.parent / "docs"
+
+
+def test_every_hand_written_capture_of_the_docs_says_it_is_not_recorded():
+    """A capture file nobody recorded must carry ``reconstructed``, so its tab says so."""
+    files = sorted((DOCS / "_captures").glob("*.json"))
+    assert files
+    for path in files:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        capture = Capture.from_json(path.read_bytes())
+        if "_fixture" in data or capture.platform.key != "linux":
+            # no macOS or Windows machine has run these docs yet (docs/_captures/README.txt)
+            assert capture.reconstructed, path.name
+
+
+def test_the_docs_macos_tab_keeps_to_what_is_documented(make_app, tmp_path):
+    """The seed's macOS tab, as the docs build it: marked not recorded, and showing only what a
+    macOS transcript documents (gaierror [Errno 8] from getaddrinfo), no refused connect to 464,
+    no invented release; no Windows tab, since nothing documents that one."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        "import os\n"
+        'extensions = ["sphinx_layertrace"]\n'
+        'layertrace_cache_dir = os.environ["LAYERTRACE_TEST_CACHE"]\n'
+        f"layertrace_captures = {os.fspath(DOCS / '_captures')!r}\n",
+        encoding="utf-8",
+    )
+    page = (DOCS / "tutorial" / "platforms.md").read_text(encoding="utf-8")
+    block = page[
+        page.index("```{layertrace}") : page.index("```\n", page.index("```{layertrace}") + 3) + 4
+    ]
+    block = block.replace(":python: build, oldest, newest\n", "")
+    (src / "index.rst").write_text(
+        "Seed\n====\n\n.. layertrace::\n"
+        + "".join(
+            f"   {line}\n" if line.startswith(":") else "" for line in block.splitlines()[1:-1]
+        )
+        + "\n   import smtplib\n   smtplib.SMTP('localhost', port=66000)\n",
+        encoding="utf-8",
+    )
+    app = make_app("html", srcdir=src)
+    app.build()
+    assert "WARNING" not in app._warning.getvalue(), app._warning.getvalue()
+    html = parse_html((Path(app.outdir) / "index.html").read_text(encoding="utf-8"))
+    (tabs_,) = html.find_all("div", "lt-tabs")
+    labels = tab_labels(tabs_)
+    assert [label.split(" ")[0] for label in labels] == ["Linux", "macOS"]
+    assert labels[1] == "macOS · CPython 3.11.7 · not recorded"
+    live, mac = tabs_.find_all("div", "lt-panel")
+    assert not live.find_all("p", "lt-reconstructed")
+    (note,) = mac.find_all("p", "lt-reconstructed")
+    assert note.text().startswith("Not recorded. No macOS machine has run this snippet yet")
+    assert "third-party tutorial" in note.text()
+    (traceback,) = mac.find_all("pre", "lt-traceback")
+    text = traceback.text()
+    assert text.rstrip().endswith(
+        "socket.gaierror: [Errno 8] nodename nor servname provided, or not known"
+    )
+    assert "sock.connect" not in text
+    assert "464" not in mac.text() and "ECONNREFUSED" not in mac.text()
+    assert "EAI_NONAME" in mac.text()

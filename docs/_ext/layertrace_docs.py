@@ -41,6 +41,7 @@ _DISPLAY_TYPE = {
     "layertrace_execute": '"auto" | "always" | "never"',
     "layertrace_captures": "str | os.PathLike | None",
     "layertrace_max_output": "int",
+    "layertrace_color": "bool",
 }
 
 

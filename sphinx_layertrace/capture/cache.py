@@ -183,6 +183,14 @@ def cache_key(
     return hashlib.sha256(_canonical(payload)).hexdigest()
 
 
+def _denied(directory: Path) -> OSError:
+    """Why a directory that exists cannot be written: a read-only mount, or its modes."""
+    statvfs = getattr(os, "statvfs", None)  # not on Windows
+    read_only = statvfs is not None and statvfs(directory).f_flag & getattr(os, "ST_RDONLY", 1)
+    code = errno.EROFS if read_only else errno.EACCES
+    return OSError(code, os.strerror(code), str(directory))
+
+
 @dataclass
 class CacheStats:
     """What one :class:`CaptureCache` object saw (per process; parallel readers count apart)."""
@@ -207,9 +215,10 @@ class PruneReport:
 class CaptureCache:
     """A directory of captures keyed by :func:`cache_key`.
 
-    The directory is created on the first write. If it cannot be created or written to, the
-    cache degrades to "no cache": :attr:`writable` turns false, :meth:`put` returns ``False``
-    and :meth:`get` keeps answering misses (or hits from whatever is readable).
+    The directory is created on the first write. If it cannot be created or written to (a
+    file at that path, a read-only or full disk), the cache degrades to "no cache" for the rest
+    of this object's life: :attr:`writable` turns false, :attr:`refused` keeps the first error,
+    :meth:`put` returns ``False`` and :meth:`get` answers from whatever is readable.
     """
 
     def __init__(self, directory: str | os.PathLike[str], *, max_bytes: int = 256 * 2**20):
@@ -217,6 +226,7 @@ class CaptureCache:
         self.max_bytes = max_bytes
         self.stats = CacheStats()
         self._writable: bool | None = None
+        self.refused: OSError | None = None  # why nothing more is written, once it is so
 
     def __repr__(self) -> str:
         return f"CaptureCache({str(self.directory)!r}, max_bytes={self.max_bytes})"
@@ -238,10 +248,13 @@ class CaptureCache:
 
     def _ensure_directory(self) -> bool:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-        except OSError:
+            self.directory.mkdir(parents=True, exist_ok=True)  # a file there: FileExistsError
+            if not os.access(self.directory, os.W_OK | os.X_OK):
+                raise _denied(self.directory)
+        except OSError as exc:
+            self.refused = exc
             return False
-        return self.directory.is_dir() and os.access(self.directory, os.W_OK | os.X_OK)
+        return True
 
     # -- reading -------------------------------------------------------------------------
 
@@ -328,9 +341,8 @@ class CaptureCache:
         data = self.encode(key, capture)
         try:
             tmp = self._write_temp(path, data)
-        except OSError as exc:
-            if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
-                self._writable = False
+        except OSError as exc:  # full, read-only, over a size limit: stop trying
+            self._writable, self.refused = False, exc
             return False
         replaced = False
         try:

@@ -2,7 +2,7 @@
 
 The child already maps its own paths to placeholders; the parent trusts nothing and adds what
 only it knows: secret values of its environment, its home and docs directories. Order matters:
-make the text valid, strip terminal escapes, escape other controls, then redact and mask.
+redact, make the text valid, strip terminal escapes, escape other controls, redact again, mask.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|AUTH|COOKIE|CREDENTIAL", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_SGR = re.compile(r"(\x1b\[[0-9;]*m)")  # colour codes: kept in the "colored" traceback only
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
 _UNTOUCHED_KEYS = frozenset({"code", "source", "schema"})
@@ -100,22 +101,37 @@ class Hygiene:
         return needles
 
     def text(self, text: str) -> str:
+        # Secrets go first as they are (one holding a control or a surrogate would be shown in
+        # its escaped spelling otherwise) and again after the escapes are gone (``to\x1b[0mken``)
+        text = self._redact(text)
         if not text.isascii():  # only non-ASCII text can hold lone surrogates
             text = text.encode("utf-8", "backslashreplace").decode("utf-8")
         if _CONTROLS.search(text):  # every terminal escape starts with ESC, itself a control
-            text = _ANSI.sub("", text)
+            text = self._redact(_ANSI.sub("", text))
             text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, "***")
+        text = self._redact(text)
         for path, label in self.paths:
             if path and path in text:
                 text = text.replace(path, label)
         return _ADDRESS.sub("0x…", text) if "0x" in text else text
 
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def colored(self, text: str) -> str:
+        """A traceback with CPython's colours: each run between two colour codes is cleaned
+        like any text, the codes stay (render turns them into classes, or drops them)."""
+        pieces = _SGR.split(text)
+        return "".join(p if n % 2 else self.text(p) for n, p in enumerate(pieces))
+
     def clean(self, value: Any, key: str = "") -> Any:
         """Clean every string in a JSON-like structure, leaving the author's code alone."""
         if isinstance(value, str):
+            if key == "colored":
+                return self.colored(value)
             return value if key in _UNTOUCHED_KEYS else self.text(value)
         if isinstance(value, dict):
             return {k: self.clean(v, k) for k, v in value.items()}

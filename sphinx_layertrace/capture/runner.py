@@ -35,18 +35,22 @@ from sphinx_layertrace.model import Capture, SchemaError
 Mode = Literal["auto", "fork", "spawn"]
 #: Variables a child may see from the build's environment; everything else is withheld.
 ENV_ALLOW = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "SYSTEMROOT", "COMSPEC", "PATHEXT")
-#: Set for every child so output is plain, deterministic UTF-8.
+#: Set for every child so output is deterministic UTF-8. ``PYTHON_COLORS=1`` lets CPython 3.13+
+#: colour the traceback it formats (the child keeps both texts; the parent's hygiene strips
+#: escapes from everything else); ``NO_COLOR`` keeps every other tool plain.
 ENV_FIXED = {
     "PYTHONHASHSEED": "0",
     "PYTHONIOENCODING": "utf-8:backslashreplace",
     "PYTHONUTF8": "1",
     "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHON_COLORS": "0",
+    "PYTHON_COLORS": "1",
     "NO_COLOR": "1",
     "TERM": "dumb",
 }
 WORKER_SILENCE = 60.0  # seconds past every deadline before a worker is declared hung
-_DAMAGED = re.compile(rb'\{"id": (\d+), ')
+# Where a line names its snippet: the worker's own messages start with the id, a child's result
+# passed through as it is comes first and the id after it, at the end of the line.
+_DAMAGED = (re.compile(rb'^\{"id": (\d+), '), re.compile(rb', "id": (\d+), "duration": [^,]*\}$'))
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,37 @@ class _Job:
     result: dict | None = None
     started: float = field(default_factory=time.monotonic)
     plain: bool = False  # the result's JSON text showed nothing for Hygiene to clean
+
+
+def take_line(line: bytes, pending: dict[int, _Job], hygiene: Hygiene) -> None:
+    """Give one line of a worker's output to the job it names (removed from ``pending``).
+
+    The worker passes a child's result through without decoding it, so the line may be
+    anything a snippet managed to leave: a line that does not parse still fails its own job
+    at once (not the whole worker, a minute later) when it names one.
+    """
+    try:
+        message = json.loads(line)
+    except (ValueError, RecursionError):
+        message = None
+    if not isinstance(message, dict) or type(message.get("id")) is not int:
+        named = (pattern.search(line) for pattern in _DAMAGED)
+        damaged = next((found for found in named if found), None)
+        job = pending.pop(int(damaged.group(1)), None) if damaged else None
+        if job is not None:
+            job.result = _error_result(job, "the snippet's result came back damaged")
+        return
+    job = pending.pop(message["id"], None)
+    if job is None:
+        return
+    result = message.get("result")
+    if not isinstance(result, dict):
+        job.result = _error_result(job, "the snippet's result came back damaged")
+        return
+    if isinstance(message.get("duration"), int | float):
+        result["duration"] = message["duration"]
+    job.plain = not hygiene.needed(line)
+    job.result = result
 
 
 class _ForkWorker:
@@ -157,23 +192,7 @@ class _ForkWorker:
             self.last_heard = time.monotonic()
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)
-            try:
-                message = json.loads(line)
-            except ValueError:
-                # The worker passes a child's result through without decoding it: a damaged
-                # one still names its snippet at the start of the line.
-                damaged = _DAMAGED.match(line)
-                job = self.pending.pop(int(damaged.group(1)), None) if damaged else None
-                if job is not None:
-                    job.result = _error_result(job, "the snippet's result came back damaged")
-                continue
-            job = self.pending.pop(message.get("id"), None)
-            if job is not None:
-                result = message.get("result")
-                if isinstance(result, dict) and "duration" in message:
-                    result["duration"] = message["duration"]
-                job.plain = not self.hygiene.needed(line)
-                job.result = result
+            take_line(line, self.pending, self.hygiene)
 
     def overdue(self) -> bool:
         if not self.pending:

@@ -8,9 +8,12 @@ the prompt reads the offending line, reported in the prompt's own words.
 
 import ast
 import os
+import re
 import sys
 
 from .protocol import COMPOUND, is_comment, source_lines
+
+_SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
 def split_statements(code, trees=None):
@@ -183,10 +186,13 @@ def _ask_prompt(run, stdin):
     error = sys.last_value if run(stdin, "<stdin>", None) != 0 else None
     if not isinstance(error, SyntaxError):
         return None
-    if report.getvalue().rstrip().endswith(type(error).__name__ + ": " + str(error.msg)):
+    colored = report.getvalue().lstrip("\n")
+    printed = _SGR.sub("", colored)  # 3.13+ colours it (PYTHON_COLORS=1): kept apart
+    if printed.rstrip().endswith(type(error).__name__ + ": " + str(error.msg)):
         # what python -i printed, to the byte (less the newline that ends an unfinished
         # prompt line: the page shows each input on its own lines)
-        error._layertrace_printed = report.getvalue().lstrip("\n")
+        error._layertrace_printed = printed
+        error._layertrace_printed_colored = colored if colored != printed else ""
     return error
 
 

@@ -36,12 +36,33 @@ def describe(exc, masker):
         formatted = "".join(te.format())
     except Exception as failure:
         formatted = "<traceback formatting failed: %s>\n" % type(failure).__name__
+    colored = colored_text(te)
     # a syntax error the prompt itself reported: its words, printed by C on 3.8-3.12, where the
     # traceback module draws some carets otherwise
-    formatted = getattr(exc, "_layertrace_printed", None) or formatted
+    printed = getattr(exc, "_layertrace_printed", None)
+    if printed:
+        formatted, colored = printed, getattr(exc, "_layertrace_printed_colored", "")
     data = describe_one(exc, _Walk(masker, chain_arguments(exc)), 0, te)
     data["formatted"] = masker.text(cap(formatted, MAX_MESSAGE * 4))
+    if colored:
+        data["colored"] = masker.text(cap(colored, MAX_MESSAGE * 8))
     return data
+
+
+def colored_text(te):
+    """The traceback as CPython 3.13+ prints it in colour, when it would colour its own
+    (``_colorize.can_colorize()``: ``PYTHON_COLORS=1``, set by the parent, says yes); "" on
+    older interpreters, which have neither ``_colorize`` nor ``format(colorize=...)``."""
+    if te is None:
+        return ""
+    try:
+        import _colorize
+
+        if not _colorize.can_colorize():
+            return ""
+        return "".join(te.format(colorize=True))
+    except Exception:
+        return ""
 
 
 def chain_arguments(exc):

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sphinx_layertrace.meaning.expect import NOTHING, capture_meets
-from sphinx_layertrace.model import Capture
+from sphinx_layertrace.meaning.expect import NOTHING, capture_meets, code_names
+from sphinx_layertrace.model import Capture, ExceptionInfo
 
 
 @dataclass(frozen=True)
@@ -35,12 +35,46 @@ class Drift:
         wanted = ", ".join(self.expected)
         if self.capture.outcome != "raised" or exc is None:
             return f"expected {wanted}, but the snippet did not raise"
-        return f"expected {wanted}, but the snippet raised {exc.qualified}: {one_line(exc.message)}"
+        return (
+            f"expected {wanted}, but the snippet raised {self._raised()}: {one_line(exc.message)}"
+        )
 
     def short(self) -> str:
         """``check``'s words: ``expected X, got Y``."""
         wanted = "no exception" if self.wanted_nothing else ", ".join(self.expected)
+        exc = self.capture.exception
+        if self.capture.outcome == "raised" and exc is not None:
+            message = one_line(exc.message, 100)
+            got = f"{self._raised()}: {message}" if message else self._raised()
+            return f"expected {wanted}, got {got}"
         return f"expected {wanted}, got {outcome_words(self.capture)}"
+
+    def _raised(self) -> str:
+        """What was raised, in the expectation's own terms: with its codes when a code is
+        pinned (``ConnectionRefusedError (ETIMEDOUT)``: the type alone may be what was
+        expected), and as the whole chain, outermost first, when a chain is expected."""
+        exc = self.capture.exception
+        assert exc is not None
+        codes = any("(" in e for e in self.expected)
+        links = _chain(exc) if any(">" in e for e in self.expected) else [exc]
+        return " > ".join(self._link(link, codes) for link in links)
+
+    def _link(self, exc: ExceptionInfo, codes: bool) -> str:
+        if not codes:
+            return exc.qualified
+        names = code_names(exc, self.capture.platform)
+        shown = sorted(n for n in names if not n.startswith("WSA"))
+        return f"{exc.qualified} ({', '.join(shown)})" if shown else exc.qualified
+
+
+def _chain(exc: ExceptionInfo) -> list[ExceptionInfo]:
+    """The exception and what it came from (cause, else context), outermost first."""
+    found: list[ExceptionInfo] = []
+    current: ExceptionInfo | None = exc
+    while current is not None and not any(current is seen for seen in found):
+        found.append(current)
+        current = current.cause or current.context
+    return found
 
 
 def drift(expected: Sequence[str], capture: Capture) -> Drift | None:

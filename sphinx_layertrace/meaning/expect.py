@@ -1,19 +1,28 @@
 """Whether a capture met ``:expect:``.
 
-Expectation matching works on the recorded MRO, so subclasses match exactly as an ``except``
-clause would, without importing anything from the snippet's interpreter. Pure: no Sphinx, no
-processes.
+An expectation is comma-separated alternatives; each is a chain written outermost first with
+``>`` (``requests.ConnectionError > ConnectionRefusedError(ECONNREFUSED)``), each link an
+exception name optionally pinned to a symbolic code in parentheses. Names match on the recorded
+MRO, so subclasses match exactly as an ``except`` clause would, without importing anything from
+the snippet's interpreter. Codes are read through the capture's platform (:mod:`.codes`), so
+``ECONNREFUSED`` holds for errno 111 on Linux, 61 on macOS and WinError 10061 on Windows, and
+one expectation serves every platform's capture. Pure: no Sphinx, no processes.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from sphinx_layertrace.model import Capture, ExceptionInfo
+from sphinx_layertrace.meaning import codes
+from sphinx_layertrace.model import Capture, ExceptionInfo, Platform
 
 NOTHING = "nothing"
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_LINK = re.compile(r"(?P<name>[^()\s]+)\s*(?:\((?P<code>[^()]*)\))?")
+_CODE = re.compile(r"[A-Z][A-Z0-9_]*")
+_SSL_REASON = re.compile(r"\[SSL: ([A-Z0-9_]+)\]")
 
 # Old or alternative spellings -> (the class they are now, first Python where that holds).
 # Before that version the old class was separate and is matched by its own name.
@@ -31,44 +40,142 @@ _ALIASES: dict[str, tuple[str, tuple[int, int]]] = {
 }
 
 
+@dataclass(frozen=True)
+class Link:
+    """One exception of an expected chain: its name and, optionally, its symbolic code."""
+
+    name: str
+    code: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}({self.code})" if self.code else self.name
+
+
 def parse_expect(text: str) -> tuple[str, ...]:
-    """Split ``:expect:`` into names; ``nothing`` means a normal return is expected."""
-    names = tuple(part.strip() for part in text.replace("\n", ",").split(","))
-    names = tuple(name for name in names if name)
-    if not names:
+    """Split ``:expect:`` into alternatives, each normalised (``A > B(CODE)``).
+
+    ``nothing`` means a normal return is expected. Raises :class:`ValueError` with one line
+    saying what is wrong, for the directive's option warning.
+    """
+    parts = tuple(part.strip() for part in text.replace("\n", ",").split(","))
+    parts = tuple(part for part in parts if part)
+    if not parts:
         raise ValueError(":expect: needs exception names (such as OSError) or 'nothing'")
-    for name in names:
-        if not _NAME.fullmatch(name):
-            raise ValueError(
-                f":expect: {name!r} is not an exception name "
-                "(write names like ConnectionRefusedError or socket.gaierror, comma-separated)"
-            )
-    return names
+    return tuple(" > ".join(str(link) for link in parse_chain(part)) for part in parts)
 
 
-def expectation_matches(expected: str, exc: ExceptionInfo | None, python_version: str = "") -> bool:
-    """Would ``except <expected>`` catch ``exc``? ``None`` is a normal return.
+def parse_chain(text: str) -> tuple[Link, ...]:
+    """One alternative, outermost first; :class:`ValueError` when it is malformed."""
+    pieces = [piece.strip() for piece in text.split(">")]
+    if len(pieces) > 1 and any(p == NOTHING for p in pieces):
+        raise ValueError(f":expect: {text!r}: 'nothing' cannot be part of a chain")
+    if any(not piece for piece in pieces):
+        raise ValueError(
+            f":expect: {text!r} has an empty link (write a chain as 'Outer > Inner', "
+            "outermost first)"
+        )
+    return tuple(_parse_link(piece, text) for piece in pieces)
 
-    ``python_version`` (the capturing interpreter's) makes aliases exact: ``socket.timeout`` is
-    ``TimeoutError`` only from 3.10 on. Without it, aliases are applied on every version.
+
+def _parse_link(piece: str, whole: str) -> Link:
+    match = _LINK.fullmatch(piece)
+    if match is None or not _NAME.fullmatch(match["name"]):
+        raise ValueError(
+            f":expect: {piece!r} is not an exception name "
+            "(write names like ConnectionRefusedError or socket.gaierror, comma-separated)"
+        )
+    code = match["code"]
+    if code is None:
+        return Link(match["name"])
+    code = code.strip()
+    if not _CODE.fullmatch(code):
+        raise ValueError(
+            f":expect: {whole!r}: the code in parentheses must be a symbolic name such as "
+            f"ECONNREFUSED or EAI_NONAME (got {code!r}); a number differs between platforms"
+        )
+    return Link(match["name"], code)
+
+
+def expectation_matches(
+    expected: str,
+    exc: ExceptionInfo | None,
+    python_version: str = "",
+    platform: Platform | None = None,
+) -> bool:
+    """Would ``except <expected>`` catch ``exc`` (and, for a chain, its causes hold the rest)?
+
+    ``None`` is a normal return. ``python_version`` (the capturing interpreter's) makes aliases
+    exact: ``socket.timeout`` is ``TimeoutError`` only from 3.10 on; without it, aliases apply
+    on every version. ``platform`` (the capture's) reads codes; without it, Linux's numbering.
     """
     if expected == NOTHING:
         return exc is None
     if exc is None:
         return False
+    chain = parse_chain(expected)
+    where = platform or Platform(system="Linux")
+    if not _link_matches(chain[0], exc, python_version, where):
+        return False
+    return _below(chain[1:], exc, python_version, where, set())
+
+
+def _below(
+    chain: tuple[Link, ...],
+    exc: ExceptionInfo,
+    version: str,
+    platform: Platform,
+    seen: set[int],
+) -> bool:
+    """Do the links of ``chain`` appear, in order, among the causes and contexts of ``exc``?"""
+    if not chain:
+        return True
+    if id(exc) in seen:
+        return False
+    seen = seen | {id(exc)}
+    for child in (exc.cause, exc.context):
+        if child is None:
+            continue
+        if _link_matches(chain[0], child, version, platform) and _below(
+            chain[1:], child, version, platform, seen
+        ):
+            return True
+        if _below(chain, child, version, platform, seen):
+            return True
+    return False
+
+
+def _link_matches(link: Link, exc: ExceptionInfo, version: str, platform: Platform) -> bool:
     mro = exc.mro or (f"{exc.module or 'builtins'}.{exc.type}",)
-    candidates = [expected]
-    alias = _ALIASES.get(expected)
-    if alias is not None and _at_least(python_version, alias[1]):
+    candidates = [link.name]
+    alias = _ALIASES.get(link.name)
+    if alias is not None and _at_least(version, alias[1]):
         candidates.append(alias[0])
-    return any(_mro_has(candidate, mro) for candidate in candidates)
+    if not any(_mro_has(candidate, mro) for candidate in candidates):
+        return False
+    return not link.code or link.code in code_names(exc, platform)
+
+
+def code_names(exc: ExceptionInfo, platform: Platform) -> set[str]:
+    """Every symbolic name the exception's codes have on ``platform``: ``ECONNREFUSED`` for
+    errno 111 on Linux, 61 on macOS and WinError 10061 (``WSAECONNREFUSED``) on Windows."""
+    names = {item.name for item in codes.explain(exc, platform)}
+    if exc.errno_name:
+        names.add(exc.errno_name)
+    names |= {name[3:] for name in names if name.startswith("WSAE")}
+    names.update(_SSL_REASON.findall(exc.message))
+    return names
 
 
 def expectations_met(
-    expected: tuple[str, ...], exc: ExceptionInfo | None, python_version: str = ""
+    expected: tuple[str, ...],
+    exc: ExceptionInfo | None,
+    python_version: str = "",
+    platform: Platform | None = None,
 ) -> bool:
-    """True when any of the names of one ``:expect:`` option matches; empty means no check."""
-    return not expected or any(expectation_matches(e, exc, python_version) for e in expected)
+    """True when any of the alternatives of one ``:expect:`` holds; empty means no check."""
+    return not expected or any(
+        expectation_matches(e, exc, python_version, platform) for e in expected
+    )
 
 
 def _mro_has(expected: str, mro: tuple[str, ...]) -> bool:
@@ -99,4 +206,4 @@ def capture_meets(expected: tuple[str, ...] | list[str], capture: Capture) -> bo
     if capture.outcome not in ("raised", "returned"):
         return False
     exc = capture.exception if capture.outcome == "raised" else None
-    return expectations_met(tuple(expected), exc, capture.python.version)
+    return expectations_met(tuple(expected), exc, capture.python.version, capture.platform)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from docutils import nodes
 
 from sphinx_layertrace.meaning.explanation import Explanation, explain_capture
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.render.annotate import plain_text, segments
+from sphinx_layertrace.render import colour
+from sphinx_layertrace.render.annotate import Segment, plain_text, segments
 from sphinx_layertrace.render.fold import DEFAULT_FOLD, folded_dicts
 from sphinx_layertrace.render.nodes import (
     layertrace_block,
@@ -48,6 +50,7 @@ class RenderOptions:
     fallback: bool = True
     fold: int = DEFAULT_FOLD  # frames beyond which the HTML folds a traceback; 0 never
     show_args: bool = True  # what each layer was asked, in the stack picture
+    color: bool = True  # HTML shows the colours the capturing interpreter gave (3.13+)
 
 
 def build(
@@ -87,10 +90,12 @@ def _panel_body(
     if capture is None or explanation is None:
         return [nodes.paragraph("", item.missing, classes=["lt-missing", "lt-note"])]
     out: list[nodes.Node] = []
+    if capture.reconstructed:
+        out.append(_not_recorded(capture))
     if not options.hide_code:
         out.append(_session(capture))
     if capture.exception is not None and capture.outcome in ("raised", "error"):
-        out.append(_traceback(explanation, options.fold))
+        out.append(_traceback(explanation, options.fold, options.color))
     elif capture.outcome in ("timeout", "crashed", "error") and capture.stderr.strip():
         out.append(_plain_block(capture.stderr, "lt-stderr"))
     if options.drift:
@@ -101,6 +106,18 @@ def _panel_body(
     return out
 
 
+def _not_recorded(capture: Capture) -> nodes.paragraph:
+    """The visible note on a capture written by hand: what it rests on, and that nothing ran."""
+    system = capture.platform.pretty.split(" (")[0]
+    para = nodes.paragraph(classes=["lt-reconstructed", "lt-note"])
+    para += nodes.strong("", "Not recorded.")
+    para += nodes.Text(
+        f" No {system} machine has run this snippet yet: this tab is reconstructed from "
+        f"{capture.reconstructed.rstrip('.')}. Anything it shows beyond that is unverified."
+    )
+    return para
+
+
 def _session(capture: Capture) -> nodes.literal_block:
     """The code as typed, highlighted as a console session or a script."""
     text = session_text(capture)
@@ -109,15 +126,31 @@ def _session(capture: Capture) -> nodes.literal_block:
     return block
 
 
-def _traceback(explanation: Explanation, limit: int) -> lt_traceback:
+def _traceback(explanation: Explanation, limit: int, color: bool = True) -> lt_traceback:
     cut = segments(explanation)
     text = plain_text(cut)  # every line: text and LaTeX never fold
     # rawsource differs from the text, so Sphinx treats it as parsed-literal (no re-highlighting)
     # no-search: the search index keeps the outcome and errno lines, not every frame's words
     node = lt_traceback("layertrace traceback", text, classes=["lt-traceback", "no-search"])
     node["segments"] = folded_dicts(cut, limit)
+    exc = explanation.exception
+    if color and exc is not None and exc.colored:
+        _add_colours(node["segments"], cut, exc.formatted, exc.colored)  # folding keeps texts
     node["language"] = "none"
     return node
+
+
+def _add_colours(
+    out: list[dict[str, Any]], cut: Sequence[Segment], formatted: str, coloured: str
+) -> None:
+    """HTML only: each segment's share of CPython's colour runs (``colors``, relative spans)."""
+    texts = [None if segment.kind == "kernel" else segment.text for segment in cut]
+    spans = colour.spans_for(formatted, coloured)
+    if spans is None or "".join(t for t in texts if t is not None) != formatted:
+        return
+    for item, share in zip(out, colour.split(texts, spans), strict=True):
+        if share:
+            item["colors"] = share
 
 
 def _plain_block(text: str, cls: str) -> nodes.literal_block:

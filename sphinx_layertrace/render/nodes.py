@@ -14,6 +14,7 @@ from typing import Any
 
 from docutils import nodes
 
+from sphinx_layertrace.render import colour
 from sphinx_layertrace.render.words import FLATTENED_LABEL
 
 
@@ -95,7 +96,7 @@ def visit_traceback_html(self: Any, node: lt_traceback) -> None:
         elif kind == "kernel":
             out.append(_kernel_html(segment))
         else:
-            out.append(escape(segment.get("text", ""), quote=False))
+            out.append(colour.html(segment.get("text", ""), segment.get("colors", ())))
     if open_fold:
         out.append("</span>")
     out.append("</pre>\n")
@@ -142,18 +143,29 @@ def _label_html(layer: str, component: str) -> str:
     return f'<span class="lt-label" data-layer="{escape(layer)}">{escape(text, quote=False)}</span>'
 
 
-def _frame_html(segment: dict[str, str]) -> str:
-    get = segment.get
-    first, newline, rest = get("text", "").partition("\n")
-    filename = get("filename", "")
-    href = get("href", "")
-    first_html = escape(first, quote=False)
-    if href and filename:
-        quoted = escape(f'"{filename}"', quote=False)
-        link = f'"<a class="lt-source" href="{escape(href)}">{escape(filename, quote=False)}</a>"'
-        first_html = first_html.replace(quoted, link, 1)
-    opening, label = _frame_parts(get("layer", ""), get("component", ""), get("glue", ""))
-    return f"{opening}{first_html}{label}{newline}{escape(rest, quote=False)}</span>"
+def _first_line_html(segment: dict[str, Any], first: str) -> str:
+    """The ``File "...", line N, in f`` line: coloured runs, and the file name as a link."""
+    text, spans = segment.get("text", ""), segment.get("colors", ())
+    filename, href = segment.get("filename", ""), segment.get("href", "")
+    at = first.find(f'"{filename}"') + 1 if href and filename else 0
+    if at <= 0:
+        return colour.html(text, spans, 0, len(first))
+    end = at + len(filename)
+    link = colour.html(text, spans, at, end)
+    return (
+        f'{colour.html(text, spans, 0, at)}<a class="lt-source" href="{escape(href)}">{link}</a>'
+        f"{colour.html(text, spans, end, len(first))}"
+    )
+
+
+def _frame_html(segment: dict[str, Any]) -> str:
+    layer = segment.get("layer", "")
+    text = segment.get("text", "")
+    first, newline, _ = text.partition("\n")
+    first_html = _first_line_html(segment, first)
+    rest_html = colour.html(text, segment.get("colors", ()), len(first) + len(newline))
+    opening, label = _frame_parts(layer, segment.get("component", ""), segment.get("glue", ""))
+    return f"{opening}{first_html}{label}{newline}{rest_html}</span>"
 
 
 def _kernel_html(segment: dict[str, str]) -> str:

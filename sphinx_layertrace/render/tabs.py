@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sphinx_layertrace.meaning.explanation import Explanation, explain_capture
 from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.render.words import caption, counted
+from sphinx_layertrace.render.words import counted, tab_label
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,10 @@ def beside(
         if best is not None:
             taken.add(best[1])
             if item.capture is None:
-                shown[i] = Shown(caption(frozen[best[1]]), frozen[best[1]])
+                shown[i] = Shown(tab_label(frozen[best[1]]), frozen[best[1]])
     for j, capture in enumerate(frozen):
         if j not in taken and wanted(capture, filters):
-            shown.append(Shown(caption(capture), capture))
+            shown.append(Shown(tab_label(capture), capture))
     return shown
 
 

@@ -9,10 +9,14 @@ Nothing is parsed from warnings or HTML.
 
 from __future__ import annotations
 
+import difflib
 import io
+import logging
 import os
+import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,43 +25,52 @@ from sphinx.errors import SphinxError
 
 from sphinx_layertrace.capture import frozen as platforms
 from sphinx_layertrace.capture.interpreters import Registry, resolve_executable
-from sphinx_layertrace.meaning.drift import drift
+from sphinx_layertrace.checkformats import Case, Finding
 from sphinx_layertrace.model import Capture
+from sphinx_layertrace.sphinxext import warnings
 from sphinx_layertrace.sphinxext.builder import CollectBuilder
 from sphinx_layertrace.sphinxext.session import snippet_id
 
 
 @dataclass(frozen=True)
 class Observed:
-    """One planned capture of one snippet, as the build saw it."""
+    """One tab of one snippet (a planned capture, or a frozen one shown), as the build saw it."""
 
     source: str  # the file of the directive
     line: int | None
     snippet: str  # platform-independent snippet id (names frozen capture files)
-    label: str  # interpreter label
+    label: str  # interpreter label, or for a frozen capture where it was taken
     expect: tuple[str, ...]
     capture: Capture | None
     missing: str = ""  # why the interpreter is not available
+    subtype: str = ""  # the warning the build gives for this tab ("" when none)
+    short: str = ""  # that warning in check's words
+    frozen: bool = False  # a capture file of layertrace_captures
 
     @property
     def location(self) -> str:
         return f"{_display_path(self.source)}:{self.line or 0}"
 
+    @property
+    def tab(self) -> str:
+        """``Python 3.12`` for a live capture, the platform and version for a frozen one."""
+        if not self.frozen:
+            return f"Python {self.label}"
+        kind = "not recorded" if self.capture and self.capture.reconstructed else "frozen"
+        return f"{self.label}, {kind}"
+
     def problem(self) -> str:
         """What a build would warn about: drift from ``:expect:``, a timeout, a crash; else ""."""
-        if self.missing:
-            return f"interpreter {self.label!r} is not available: {self.missing}"
-        capture = self.capture
-        if capture is None:
-            return "not run (layertrace_execute = 'never' and nothing cached)"
-        if capture.outcome in FAILED:
-            return f"{capture.outcome}: {capture.detail or 'no detail'}"
-        drifted = drift(self.expect, capture)
-        return drifted.short() if drifted else ""
+        return self.short
 
 
-#: outcomes that warn in a build whatever ``:expect:`` says (so ``check`` fails on them too)
-FAILED = ("timeout", "crashed", "error")
+#: the directives a misspelt name may have meant
+DIRECTIVES = ("layertrace", "layertrace-setup")
+
+#: subtypes judged per tab (:class:`Observed`); the others come straight from the warning
+OUTCOME_SUBTYPES = frozenset(
+    {"drift", "timeout", "crash", "missing-interpreter", "setup", "not-run"}
+)
 
 
 class NotConfigured(SphinxError):
@@ -72,9 +85,25 @@ class Collected:
     executed: int = 0
     from_cache: int = 0
     warnings: str = ""
+    #: the warnings that are not about one tab's outcome (options, configuration, capture files)
+    other: list[Finding] = field(default_factory=list)
 
     def drifted(self) -> list[Observed]:
         return [o for o in self.observed if o.problem()]
+
+    def report(self) -> tuple[list[Finding], list[Case]]:
+        """Every warning the build gave about snippets (configuration first, then by file and
+        line), and one test case per snippet and tab, failed by its tab's warning."""
+        several = len({o.label for o in self.observed if not o.frozen}) > 1
+        cases = []
+        for item in self.observed:
+            file, line = _display_path(item.source), item.line or 0
+            tab = item.tab if (several or item.frozen) else ""
+            failure = Finding(file, line, item.subtype, item.short, tab) if item.short else None
+            cases.append(Case(file, line, item.tab, failure))
+        found = [*self.other, *(c.failure for c in cases if c.failure is not None)]
+        found.sort(key=lambda f: (f.subtype != "config", f.file, f.line))
+        return found, cases
 
 
 def _display_path(path: str) -> str:
@@ -100,53 +129,67 @@ def collect(
 
     ``pythons`` (labels like ``3.12`` or executables) replaces every snippet's ``:python:``
     labels, so one command captures the whole tree under each given interpreter. Frozen
-    captures (``layertrace_captures``) are ignored: this is about what happens here.
+    captures (``layertrace_captures``) are held to ``:expect:`` as the build does, unless
+    ``overrides`` sets it to None (``capture`` is about what happens here).
     Raises :class:`sphinx.errors.SphinxError` (bad conf.py, unknown interpreter as
     :class:`.interpreters.MissingInterpreter`) for the caller to report.
     """
-    from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     interpreters = [resolve_executable(spec) for spec in pythons]
     srcdir = Path(srcdir).resolve()
     confdir = Path(confdir).resolve() if confdir else srcdir
-    settings = {"layertrace_captures": None, "layertrace_execute": execute, **(overrides or {})}
+    settings: dict[str, Any] = {"layertrace_execute": execute, **(overrides or {})}
     result = Collected()
-    warnings = io.StringIO()
+    stream = io.StringIO()
     # like sphinx-build: docutils' global registries are restored afterwards, so a caller that
     # builds again in the same process (tests, tools) does not see duplicate registrations
     with (
         tempfile.TemporaryDirectory(prefix="layertrace-collect-") as tmp,
         patch_docutils(confdir),
         docutils_namespace(),
+        warnings.listening(_listener(result)),
     ):
-        try:
-            app = Sphinx(
-                srcdir,
-                confdir if (confdir / "conf.py").exists() else None,
-                os.path.join(tmp, "out"),
-                os.path.join(tmp, "doctrees"),
-                CollectBuilder.name,
-                confoverrides=settings,
-                status=None,
-                warning=warnings,
-                freshenv=True,
-            )
-        except SphinxError as exc:
-            if CollectBuilder.name in str(exc):  # only the extension registers it
-                raise _not_configured(confdir) from None
-            raise
-        session = getattr(app, "layertrace", None)
-        if session is None:
-            raise _not_configured(confdir)
+        app, session = _start(srcdir, confdir, tmp, settings, stream)
         if interpreters:
             _run_under(app, session, interpreters)
         session.observer = _observer(result)
-        app.build(force_all=True)
+        with _misspelt_directives(result, app):
+            app.build(force_all=True)
+        result.other = [f for f in result.other if not _suppressed(app, f.subtype)]
+        result.observed = [o for o in result.observed if not _suppressed(app, o.subtype)]
         result.executed = session.executed
         result.from_cache = session.from_cache
-    result.warnings = warnings.getvalue()
+    result.warnings = stream.getvalue()
     return result
+
+
+def _start(
+    srcdir: Path, confdir: Path, tmp: str, settings: dict[str, Any], stream: io.StringIO
+) -> tuple[Any, Any]:
+    """The Sphinx application with the collect builder, and its layertrace session."""
+    from sphinx.application import Sphinx
+
+    try:
+        app = Sphinx(
+            srcdir,
+            confdir if (confdir / "conf.py").exists() else None,
+            os.path.join(tmp, "out"),
+            os.path.join(tmp, "doctrees"),
+            CollectBuilder.name,
+            confoverrides=settings,
+            status=None,
+            warning=stream,
+            freshenv=True,
+        )
+    except SphinxError as exc:
+        if CollectBuilder.name in str(exc):  # only the extension registers it
+            raise _not_configured(confdir) from None
+        raise
+    session = getattr(app, "layertrace", None)
+    if session is None:
+        raise _not_configured(confdir)
+    return app, session
 
 
 def _not_configured(confdir: Path) -> NotConfigured:
@@ -154,10 +197,10 @@ def _not_configured(confdir: Path) -> NotConfigured:
     if where.exists():
         return NotConfigured(
             f"{where} does not load sphinx_layertrace (add it to extensions, "
-            "or point -c/--confdir at the directory of the right conf.py)"
+            "or point -c/--conf-dir at the directory of the right conf.py)"
         )
     return NotConfigured(
-        f"no conf.py in {confdir} (point -c/--confdir at the docs' conf.py directory)"
+        f"no conf.py in {confdir} (point -c/--conf-dir at the docs' conf.py directory)"
     )
 
 
@@ -184,24 +227,96 @@ def _run_under(app: Any, session: Any, interpreters: Sequence[Any]) -> None:
 
 
 def _observer(result: Collected) -> Any:
-    """The session observer that records each planned capture of each snippet in ``result``."""
+    """The session observer that records each tab of each snippet in ``result``."""
 
-    def observe(node: Any, planned: list[Any], captures: list[Any], _drift: str) -> None:
+    def observe(node: Any, verdicts: list[Any]) -> None:
         ident = snippet_id(node["code"], node["setup"], node["style"])
-        for plan, capture in zip(planned, captures, strict=False):
+        for verdict in verdicts:
             result.observed.append(
                 Observed(
                     source=node.source or "",
                     line=node.line,
                     snippet=ident,
-                    label=plan.label,
+                    label=verdict.label,
                     expect=tuple(node.get("expect") or ()),
-                    capture=capture,
-                    missing=plan.missing,
+                    capture=verdict.capture,
+                    missing=verdict.missing,
+                    subtype=verdict.subtype or "",
+                    short=verdict.short,
+                    frozen=verdict.frozen,
                 )
             )
 
     return observe
+
+
+def _listener(result: Collected) -> Any:
+    """Keeps the warnings that are not about one tab's outcome (the observer has those)."""
+
+    def heard(subtype: str, message: str, location: Any) -> None:
+        if subtype in OUTCOME_SUBTYPES:
+            return
+        file, line = _where(location)
+        result.other.append(Finding(_display_path(file), line, subtype, message))
+
+    return heard
+
+
+#: docutils' and MyST's words for a directive they do not know
+_UNKNOWN_DIRECTIVE = re.compile(r"Unknown directive type:? [\"'](?P<name>[^\"']+)[\"']")
+
+
+@contextmanager
+def _misspelt_directives(result: Collected, app: Any) -> Iterator[None]:
+    """docutils' error for ``.. layertrac::`` (the build reports it; the snippet silently stops
+    being checked), kept as a ``directive`` finding: the typo that removes a whole guard.
+    Sphinx hands a record to its handlers twice when it held it back while reading, so a
+    finding already kept is not kept again."""
+
+    class Heard(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            match = _UNKNOWN_DIRECTIVE.search(record.getMessage())
+            if match is None or not difflib.get_close_matches(
+                match["name"].lower(), DIRECTIVES, n=1, cutoff=0.75
+            ):
+                return
+            location = getattr(record, "location", None)
+            if isinstance(location, tuple) and location[0] in app.env.found_docs:
+                location = (app.env.doc2path(location[0]), location[1])
+            file, line = _where(location)
+            message = f"unknown directive {match['name']!r} (did you mean layertrace?)"
+            finding = Finding(_display_path(os.fspath(file)), line, "directive", message)
+            if finding not in result.other:
+                result.other.append(finding)
+
+    handler = Heard(logging.WARNING)
+    root = logging.getLogger("sphinx")  # sphinx.util.logging's namespace
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+
+
+def _where(location: Any) -> tuple[str, int]:
+    """(file, line) of a warning's location: ``"path:line"``, ``(path, line)`` or a node."""
+    if location is None:
+        return "", 0
+    if isinstance(location, tuple):
+        return str(location[0] or ""), int(location[1] or 0)
+    if isinstance(location, str):
+        file, _, line = location.rpartition(":")
+        return (file, int(line)) if line.isdigit() else (location, 0)
+    return str(getattr(location, "source", "") or ""), int(getattr(location, "line", 0) or 0)
+
+
+def _suppressed(app: Any, subtype: str) -> bool:
+    """``suppress_warnings`` silences a warning in the build: then ``check`` is quiet too."""
+    from sphinx.util.logging import is_suppressed_warning
+
+    return bool(subtype) and is_suppressed_warning(
+        warnings.TYPE, subtype, app.config.suppress_warnings
+    )
 
 
 def write_captures(collected: Collected, out: str | os.PathLike) -> list[Path]:

@@ -152,7 +152,8 @@ OPTIONS: tuple[Option, ...] = (
         "",
         "Capture cache directory; default ``<confdir>/.layertrace-cache``, outside the output "
         "directory so a clean ``_build`` still reuses it. A relative path is relative to the "
-        "directory of ``conf.py``.",
+        "directory of ``conf.py``. It is inside the tree ``sphinx-autobuild`` watches: pass it "
+        "``--re-ignore '/\\.layertrace-cache(/|$)'`` (see the live-preview guide).",
         _optional_dir,
     ),
     Option(
@@ -169,6 +170,16 @@ OPTIONS: tuple[Option, ...] = (
         "env",
         "Directory of frozen capture files from other platforms, shown as tabs.",
         _optional_dir,
+    ),
+    Option(
+        "layertrace_color",
+        True,
+        "html",
+        "Show CPython's own traceback colours in HTML, where the interpreter that ran the "
+        "snippet colours its tracebacks (CPython 3.13+, which the child runs with "
+        "``PYTHON_COLORS=1``). Text, LaTeX, copied text and the cache's plain text stay "
+        "without escape codes either way.",
+        _bool,
     ),
     Option(
         "layertrace_max_output",

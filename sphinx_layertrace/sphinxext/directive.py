@@ -224,7 +224,7 @@ class LayertraceDirective(SphinxDirective):
             try:
                 checked[name] = convert(raw)
             except (ValueError, TypeError) as exc:
-                reason = " ".join(str(exc).split()) or "invalid value"
+                reason = " ".join(str(exc).split()).removeprefix(f":{name}: ") or "invalid value"
                 self._warn(f"option :{name}: {reason} (got {raw!r}); the default is used")
         return checked
 

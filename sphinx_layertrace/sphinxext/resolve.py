@@ -6,6 +6,7 @@ can wait on the runner that the main process owns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from docutils import nodes
@@ -66,11 +67,15 @@ class Resolver:
             here=platforms.this_platform_key(),
         )
         primary = next((s.capture for s in shown if s.capture is not None), None)
+        verdicts = judge(node, planned, shown)
         drift_line = ""
-        for plan, item in zip(planned, shown, strict=False):
-            drift_line = _warn(node, plan, item) or drift_line
+        for verdict in verdicts:
+            if verdict.subtype:
+                warnings.warn(logger, verdict.subtype, verdict.message, node)
+            if verdict.subtype == "drift" and not verdict.frozen:
+                drift_line = verdict.message
         if session.observer is not None:  # collect.py: the CLI's capture/check watch here
-            session.observer(node, planned, [s.capture for s in shown[: len(planned)]], drift_line)
+            session.observer(node, verdicts)
         options = RenderOptions(
             layers=layers,
             source_links=self.config.layertrace_source_links,
@@ -82,6 +87,7 @@ class Resolver:
             fallback=self.fallback,
             fold=_fold_limit(node, self.config),
             show_args=bool(node.get("show_args", self.config.layertrace_show_args)),
+            color=self.config.layertrace_color,
         )
         group = f"lt-{self.docname}-{index}".replace("/", "-")
         block = build(shown, options, group=group, classes=node.get("classes", []))
@@ -130,24 +136,65 @@ _FAILURES: dict[str, tuple[warnings.Subtype, str]] = {
 }
 
 
-def _warn(node: Any, plan: Planned, item: Shown) -> str:
-    """Emit the one warning a capture deserves; return the drift sentence for the page."""
-    subtype, message = _problem(node, plan, item.capture)
-    if subtype:
-        warnings.warn(logger, subtype, message, node)
-    return message if subtype == "drift" else ""
+@dataclass(frozen=True)
+class Verdict:
+    """What one tab of a snippet deserves: the warning the build gives (or none), and where."""
+
+    label: str  # the tab: an interpreter label, or where a frozen capture was taken
+    capture: Capture | None
+    subtype: warnings.Subtype | None = None
+    message: str = ""  # the build's warning
+    short: str = ""  # ``check``'s shorter words for the same problem
+    frozen: bool = False  # a capture file from another machine (layertrace_captures)
+    missing: str = ""  # why the interpreter is not available
+
+
+def judge(node: Any, planned: list[Planned], shown: list[Shown]) -> list[Verdict]:
+    """One verdict per tab: the live ones (one per plan), then each frozen capture shown.
+
+    Frozen captures of other platforms are held to the same ``:expect:``; their warning names
+    the platform, since the build machine cannot see that failure itself.
+    """
+    verdicts = []
+    for plan, item in zip(planned, shown, strict=False):
+        subtype, message, short = _problem(node, plan, item.capture)
+        verdicts.append(
+            Verdict(plan.label, item.capture, subtype, message, short, missing=plan.missing)
+        )
+    for item in shown[len(planned) :]:
+        if item.capture is None:
+            continue
+        subtype, message, short = _problem(node, None, item.capture)
+        kind = "frozen capture, not recorded" if item.capture.reconstructed else "frozen capture"
+        where = f"{caption(item.capture)} ({kind})"
+        verdicts.append(
+            Verdict(
+                caption(item.capture),
+                item.capture,
+                subtype,
+                f"{where}: {message}" if subtype else "",
+                short,
+                frozen=True,
+            )
+        )
+    return verdicts
 
 
 def _problem(
-    node: Any, plan: Planned, capture: Capture | None
-) -> tuple[warnings.Subtype | None, str]:
-    """(subtype, one-line message) of what went wrong, or (None, "") when nothing did."""
-    if plan.missing:
-        return "missing-interpreter", f"interpreter {plan.label!r} is missing ({plan.missing})"
+    node: Any, plan: Planned | None, capture: Capture | None
+) -> tuple[warnings.Subtype | None, str, str]:
+    """(subtype, the build's message, check's message), or (None, "", "") when all is well."""
+    if plan is not None and plan.missing:
+        message = f"interpreter {plan.label!r} is missing ({plan.missing})"
+        return "missing-interpreter", message, message
     if capture is None:
-        return "not-run", "no capture (layertrace_execute = 'never' and nothing cached)"
+        message = "no capture (layertrace_execute = 'never' and nothing cached)"
+        return "not-run", message, message
     if capture.outcome in _FAILURES:
         subtype, template = _FAILURES[capture.outcome]
-        return subtype, template.format(detail=capture.detail)
+        message = template.format(detail=capture.detail)
+        return subtype, message, f"{capture.outcome}: {capture.detail or 'no detail'}"
     drifted = drift(node.get("expect") or (), capture)
-    return ("drift", drifted.sentence()) if drifted else (None, "")
+    if drifted is None:
+        return None, "", ""
+    return "drift", drifted.sentence(), drifted.short()

@@ -8,6 +8,7 @@ through the environment and the main process submits them at ``env-updated``.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -100,6 +101,7 @@ class Session:
         self._installed: dict[str, dict[str, distributions.Installed]] = {}  # by executable
         self.executed = 0
         self.from_cache = 0
+        self._refusal_told = False
         self.frozen = FrozenCaptures.load(config.layertrace_captures, app.confdir)
         # Platform pages (collect.py): called by resolve as observer(node, planned, captures,
         # drift) for every snippet, so the CLI sees each outcome without parsing output.
@@ -219,9 +221,17 @@ class Session:
             ticket = self._tickets.pop(key, None)
             if ticket is not None:
                 capture = self.runner.result(ticket)
-                self.cache.put(key, capture)
+                self.keep(key, capture)
                 self._memo[key] = capture
         return self._memo.get(key)  # None only when layertrace_execute is "never"
+
+    def keep(self, key: str, capture: Capture) -> None:
+        """Store a capture; the first time the cache refuses, say so once for the build (not
+        once per snippet): the pages are right, only the next build runs everything again."""
+        if self.cache.put(key, capture) or self.cache.refused is None or self._refusal_told:
+            return
+        self._refusal_told = True
+        warnings.warn(logger, "cache", refusal_line(self.cache.directory, self.cache.refused))
 
     def poll(self) -> None:
         # Only the process that started the worker may read its pipe: a forked -j reader that
@@ -240,7 +250,9 @@ class Session:
         (tests, autobuild), and a new build must not see the last one's tickets or results."""
         self.executed = 0
         self.from_cache = 0
-        self.cache.stats = type(self.cache.stats)()
+        # a fresh view of the directory: a disk that was full or read-only may be fixed by now
+        self.cache = CaptureCache(self.cache.directory, max_bytes=CACHE_MAX_BYTES)
+        self._refusal_told = False
         # labels are resolved again: an interpreter may have been upgraded since the last build,
         # and the child's code may have changed under a long-lived process
         self.registry = Registry(self.config.layertrace_interpreters)
@@ -260,7 +272,7 @@ class Session:
         if self._runner is not None:
             for key, ticket in self._tickets.items():
                 if self._runner.done(ticket):
-                    self.cache.put(key, self._runner.result(ticket))
+                    self.keep(key, self._runner.result(ticket))
             self._tickets.clear()
             self._runner.close()
             self._runner = None
@@ -269,6 +281,28 @@ class Session:
         """Keep the cache under its size bound; only after a build that wrote to it."""
         if self.cache.stats.writes:
             self.cache.prune()
+
+
+#: What an errno means for the cache directory, as the one line a build says it.
+_REFUSALS = {
+    errno.ENOSPC: "is full (no space left on the device)",
+    errno.EDQUOT: "is over its disk quota",
+    errno.EFBIG: "takes no file that large (a file size limit)",
+    errno.EROFS: "is on a read-only file system",
+    errno.EACCES: "is not writable",
+    errno.EPERM: "is not writable",
+    errno.EEXIST: "is a file, not a directory",
+    errno.ENOTDIR: "is under a file, not a directory",
+}
+
+
+def refusal_line(directory: Path, exc: OSError) -> str:
+    why = _REFUSALS.get(exc.errno or 0) or f"cannot be written ({exc.strerror or exc})"
+    return (
+        f"captures are not being kept: the cache directory {os.fspath(directory)} {why}; "
+        "the pages are complete, but the next build runs every snippet again "
+        "(layertrace_cache_dir sets another place)"
+    )
 
 
 class FrozenCaptures:

@@ -9,6 +9,8 @@ rejects a subtype that is not listed here.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, get_args
 
 from sphinx.util.logging import SphinxLoggerAdapter
@@ -23,6 +25,7 @@ Subtype = Literal[
     "setup",  # layertrace-setup code raised, or the child could not report
     "not-run",  # layertrace_execute = "never" and nothing cached or frozen
     "captures",  # a frozen capture file could not be read
+    "cache",  # the capture cache directory cannot be written (full, read-only, a file)
     "option",  # an unknown or invalid directive option
     "config",  # an invalid layertrace_* value in conf.py (an error)
 ]
@@ -30,9 +33,31 @@ Subtype = Literal[
 SUBTYPES: tuple[str, ...] = get_args(Subtype)
 
 
+#: Called as ``listener(subtype, message, location)`` for every warning and error emitted, so the
+#: CLI's ``check`` reports what a build would say without parsing Sphinx's output.
+Listener = Callable[[str, str, Any], None]
+_listeners: list[Listener] = []
+
+
+@contextmanager
+def listening(listener: Listener) -> Iterator[None]:
+    """Call ``listener`` for each warning emitted inside the ``with`` block."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
+def _tell(subtype: Subtype, message: str, location: Any) -> None:
+    for listener in list(_listeners):
+        listener(subtype, message, location)
+
+
 def warn(logger: SphinxLoggerAdapter, subtype: Subtype, message: str, location: Any = None) -> None:
     """One warning line, ``layertrace: <message>``, at the author's ``location``."""
     logger.warning(f"{TYPE}: {message}", location=location, type=TYPE, subtype=subtype)
+    _tell(subtype, message, location)
 
 
 def error(
@@ -40,3 +65,4 @@ def error(
 ) -> None:
     """One error line (a bad setting the build replaced by its default), ``message`` as is."""
     logger.error(message, location=location, type=TYPE, subtype=subtype)
+    _tell(subtype, message, location)
