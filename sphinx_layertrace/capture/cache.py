@@ -48,13 +48,11 @@ KEY_RECIPE = 2  # 2: the child's code and the interpreter's build
 CHILD_DIR = Path(__file__).parent.parent / "child"
 #: Outcomes that are a property of the snippet, not of the machine's mood: only these are kept.
 CACHEABLE = frozenset({"raised", "returned"})
-#: Temporary files older than this are leftovers of a killed writer and are swept by prune().
-STALE_AFTER = 3600.0
+STALE_AFTER = 3600.0  # temporary files older than this are a killed writer's, whatever the pid
 PART_SUFFIX = ".part"
 
 _KEY_RE = re.compile(r"^[0-9a-f]{8,128}$")
-# What prune() may delete: its own entries and temporary files, nothing else a user keeps there
-# (a .gitignore, notes).
+# What prune() may delete: its entries and temporary files, not a user's .gitignore or notes
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{8,128}\.json$")
 _TEMP_NAME = re.compile(r"^\.[0-9a-f]{1,16}-[0-9A-Za-z_-]+\.part$")
 _TEMP_OWNER = re.compile(r"^\.[0-9a-f]{1,16}-(\d+)-\d+\.part$")  # the writer's pid
@@ -413,10 +411,9 @@ class CaptureCache:
     def prune(self, *, stale_after: float = STALE_AFTER) -> PruneReport:
         """Evict least recently used entries until the total is at most ``max_bytes``.
 
-        Also sweeps temporary files left by writers killed between creating and renaming them:
-        those whose writer's pid is gone, and any older than ``stale_after`` seconds (a writer
-        on another machine sharing the directory). Safe to run while other processes read and
-        write.
+        Also sweeps the temporary files of writers killed before renaming them: a dead pid's,
+        and any older than ``stale_after`` s (a writer on another machine). Safe to run while
+        other processes read and write.
         """
         try:
             items = list(os.scandir(self.directory))
@@ -444,8 +441,7 @@ class CaptureCache:
 
 
 def _sweep(items: list[os.DirEntry[str]], cutoff: float) -> tuple[list[tuple[int, str, int]], int]:
-    """Remove stale temporary files and legacy shards; the entries left as (mtime_ns, path,
-    size), and how many files went."""
+    """Remove stale temporary files and legacy shards; the entries left, and how many went."""
     entries: list[tuple[int, str, int]] = []
     swept = 0
     for item in items:
@@ -469,7 +465,6 @@ def _sweep(items: list[os.DirEntry[str]], cutoff: float) -> tuple[list[tuple[int
 
 
 def _owner_dead(name: str) -> bool:
-    """A temporary file whose writer is gone (killed between writing and renaming it)."""
     found = _TEMP_OWNER.match(name)
     return found is not None and not procs.pid_alive(int(found.group(1)))
 
