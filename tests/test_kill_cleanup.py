@@ -122,3 +122,20 @@ def test_a_whole_buildinfo_is_kept(tmp_path):
     (tmp_path / ".buildinfo").write_text(text)
     drop_torn_buildinfo(tmp_path)
     assert (tmp_path / ".buildinfo").read_text() == text
+
+
+def test_a_worker_whose_parent_died_before_it_could_ask_for_a_signal_goes():
+    """The parent-death signal is asked for only once the worker runs: a parent killed before
+    then sends none, so the worker compares its parent with the one it was started by."""
+    from sphinx_layertrace.capture.interpreters import WORKER
+
+    argv = [sys.executable, WORKER, "serve", "1", str(_dead_pid())]
+    worker = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert worker.wait(timeout=20) == 0  # at once, though its stdin is still open
+        assert worker.stdout is not None
+        assert worker.stdout.read() == b""  # never said it was ready
+        assert _worker_dirs(worker.pid) == []
+    finally:
+        procs.kill_tree(worker)
+        worker.wait()

@@ -141,7 +141,7 @@ class _ForkWorker:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         try:
             self.proc = procs.popen_isolated(
-                [interpreter.executable, WORKER, "serve", str(parallel)],
+                [interpreter.executable, WORKER, "serve", str(parallel), str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.log,
@@ -370,7 +370,8 @@ class Runner:
             # the pid in the name: a later build sweeps it if this process is killed first
             workdir = tempfile.mkdtemp(prefix=f"layertrace-{os.getpid()}-")
             Path(workdir, "request.json").write_text(
-                json.dumps(job.request.to_wire(job.ident)), encoding="utf-8"
+                json.dumps({**job.request.to_wire(job.ident), "parent": os.getpid()}),
+                encoding="utf-8",
             )
             try:
                 with open(os.path.join(workdir, "boot"), "wb") as boot:

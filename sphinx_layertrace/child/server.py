@@ -81,9 +81,11 @@ class Server:
         self.warmer.hide()
         freeze()
 
-    def serve(self):
+    def serve(self, parent=0):
         signal.signal(signal.SIGTERM, self.terminate)
         die_with_parent(signal.SIGTERM)
+        if parent and os.getppid() != parent:  # it died before the line above: no signal comes
+            self.terminate(signal.SIGTERM, None)
         self.preload()
         wake_r, wake_w = os.pipe()
         for fd in (wake_r, wake_w):
