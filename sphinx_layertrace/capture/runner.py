@@ -442,8 +442,9 @@ def _abort(workers: dict[str, _ForkWorker], spawned: list[_Spawned]) -> None:
         if not worker.dead:
             worker.dead = True
             procs.stop_tree(worker.proc, grace=0.5)
-            with contextlib.suppress(OSError):
-                worker.log.close()
+            for stream in (worker.proc.stdin, worker.proc.stdout, worker.log):
+                with contextlib.suppress(OSError, AttributeError):
+                    stream.close()  # type: ignore[union-attr]
     workers.clear()
     for item in spawned:
         procs.kill_tree(item.proc)
