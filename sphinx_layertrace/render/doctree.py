@@ -131,6 +131,9 @@ def _session(capture: Capture) -> nodes.literal_block:
     text = session_text(capture)
     block = lt_session(text, text, classes=["lt-code"])
     block["language"] = "python" if capture.style == "script" else "pycon"
+    # Code that does not lex (a SyntaxError shown on purpose, a stray symbol) is shown less
+    # highlighted, without Sphinx's misc.highlighting_failure warning: the outcome says it all.
+    block["force"] = True
     return block
 
 
