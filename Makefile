@@ -44,6 +44,7 @@ test-browser: $(STAMP) docs
 bench: $(STAMP)
 	$(BIN)/python bench/capture_latency.py
 	$(BIN)/python bench/sphinx_bench.py
+	$(BIN)/python bench/memory.py
 
 # plain Sphinx vs layertrace vs IPython's directive; IPython goes into bench/_work/venv only
 bench-sphinx: $(STAMP)
