@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: docs docs-live test fuzz test-offline test-browser bench bench-sphinx lint format clean dist test-matrix test-matrix-edges
+.PHONY: docs docs-live test fuzz test-offline test-browser bench bench-sphinx bench-render lint format clean dist test-matrix test-matrix-edges
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/capture_latency.py
 	$(BIN)/python bench/sphinx_bench.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/explain_render.py
+
+# one 45-frame chain explained and rendered in the main process (goal: at most 2 ms)
+bench-render: $(STAMP)
+	$(BIN)/python bench/explain_render.py
 
 # plain Sphinx vs layertrace vs IPython's directive; IPython goes into bench/_work/venv only
 bench-sphinx: $(STAMP)
