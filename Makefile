@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: docs docs-live test test-offline test-browser bench bench-sphinx lint format clean dist test-matrix test-matrix-edges
+.PHONY: docs docs-live test fuzz test-offline test-browser bench bench-sphinx bench-render lint format clean dist test-matrix test-matrix-edges
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ docs-live: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser" -q
 
+# The property tests (tests/test_fuzz_*.py) with the long Hypothesis profile: minutes, not the
+# seconds of their `ci` profile in `make test`. tests/FUZZ.md says how long it ran and what it found.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q --durations=0 tests/test_fuzz_*.py
+
 # The suite and a docs build that runs every snippet again, in a network namespace that has only
 # loopback (root, for unshare): nothing can leave the machine there, and a page whose text
 # depends on another address (a DNS answer included) fails its test or its :expect:.
@@ -39,6 +44,11 @@ test-browser: $(STAMP) docs
 bench: $(STAMP)
 	$(BIN)/python bench/capture_latency.py
 	$(BIN)/python bench/sphinx_bench.py
+	$(BIN)/python bench/explain_render.py
+
+# one 45-frame chain explained and rendered in the main process (goal: at most 2 ms)
+bench-render: $(STAMP)
+	$(BIN)/python bench/explain_render.py
 
 # plain Sphinx vs layertrace vs IPython's directive; IPython goes into bench/_work/venv only
 bench-sphinx: $(STAMP)

@@ -138,9 +138,11 @@ def test_python_label_runs_under_that_interpreter(mixed: Path, capsys) -> None:
 
 def test_nothing_runs_in_this_process_and_nothing_is_left_running(tmp_path: Path) -> None:
     marker = tmp_path / "ran-here"
+    # a duration no other process on this shared machine is sleeping for
+    duration = f"299.{__import__('os').getpid()}"
     (tmp_path / "page.rst").write_text(
         "T\n=\n\n>>> import os, subprocess\n"
-        ">>> _ = subprocess.Popen(['sleep', '300'])\n"
+        f">>> _ = subprocess.Popen(['sleep', {duration!r}])\n"
         f">>> os.getpid() == {__import__('os').getpid()} or open({str(marker)!r}, 'w').close()\n"
         ">>> 1 / 0\nTraceback (most recent call last):\nZeroDivisionError: division by zero\n"
     )
@@ -156,7 +158,7 @@ def test_nothing_runs_in_this_process_and_nothing_is_left_running(tmp_path: Path
                 everywhere.append((proc / "cmdline").read_bytes().replace(b"\0", b" "))
             except OSError:
                 continue
-    assert not any(cmd.startswith(b"sleep 300") for cmd in everywhere)
+    assert not any(cmd.startswith(f"sleep {duration}".encode()) for cmd in everywhere)
 
 
 def test_find_reads_every_kind_of_block() -> None:

@@ -55,10 +55,9 @@ def colored_text(te):
     older interpreters, which have neither ``_colorize`` nor ``format(colorize=...)``."""
     if te is None:
         return ""
+    colorize = getattr(traceback, "_colorize", None)  # the traceback module's own (3.13+)
     try:
-        import _colorize
-
-        if not _colorize.can_colorize():
+        if colorize is None or not colorize.can_colorize():
             return ""
         return "".join(te.format(colorize=True))
     except Exception:
@@ -153,6 +152,7 @@ def describe_one(exc, walk, depth, te=None):
         data["notes"] = [masker.text(cap(str(n), MAX_MESSAGE)) for n in notes[:20]]
     if isinstance(exc, OSError):
         data.update(os_error_fields(exc, masker))
+        data.update(verify_fields(exc, masker))
     flat = flattened_errors(exc, masker)
     if flat:
         data["flattened"] = flat
@@ -183,6 +183,18 @@ def _describe_linked(exc, data, walk, depth, te):
 def _is_group(exc):
     group = getattr(builtins, "BaseExceptionGroup", None)
     return group is not None and isinstance(exc, group)
+
+
+def verify_fields(exc, masker):
+    """OpenSSL's verify code and message of a certificate failure, as the exception holds them."""
+    fields = {}  # type: dict[str, object]
+    code = getattr(exc, "verify_code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        fields["verify_code"] = code
+    text = getattr(exc, "verify_message", None)
+    if isinstance(text, str) and text:
+        fields["verify_message"] = masker.text(cap(text, MAX_MESSAGE))
+    return fields
 
 
 def os_error_fields(exc, masker):
