@@ -50,6 +50,7 @@ test-browser: $(STAMP) docs
 bench: $(STAMP)
 	$(BIN)/python bench/capture_latency.py
 	$(BIN)/python bench/sphinx_bench.py
+	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/explain_render.py
 
 # one 45-frame chain explained and rendered in the main process (goal: at most 2 ms)
