@@ -35,6 +35,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", config.protect_env)
     app.connect("config-inited", add_tags)
     app.connect("builder-inited", events.builder_inited)
+    app.connect("env-get-outdated", events.torn.outdated)
     app.connect("env-before-read-docs", events.before_read)
     app.connect("doctree-read", events.doctree_read)
     app.connect("env-merge-info", events.merge_info)

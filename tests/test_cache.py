@@ -478,16 +478,20 @@ def test_prune_sweeps_only_stale_temp_files(tmp_path):
     store = CaptureCache(tmp_path, max_bytes=10**9)
     key = key_of()
     store.put(key, make_capture())
-    old = tmp_path / f".{key[:16]}-123-0.part"
-    young = tmp_path / f".{key[:16]}-456-0.part"
-    old.write_bytes(b'{"capture": {"co')
-    young.write_bytes(b'{"capture": {"co')
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()  # a writer killed mid-write: its pid is free now
+    old = tmp_path / f".{key[:16]}-{os.getpid()}-0.part"
+    young = tmp_path / f".{key[:16]}-{os.getpid()}-1.part"
+    orphan = tmp_path / f".{key[:16]}-{gone.pid}-0.part"
+    for part in (old, young, orphan):
+        part.write_bytes(b'{"capture": {"co')
     two_hours_ago = time.time() - 7200
     os.utime(old, (two_hours_ago, two_hours_ago))
     report = store.prune()
-    assert report.swept == 1
+    assert report.swept == 2
     assert not old.exists()
-    assert young.exists()  # may belong to a writer that is still running
+    assert not orphan.exists()  # its writer is dead: swept at once, not an hour later
+    assert young.exists()  # belongs to a writer that is still running
     assert key in store
     assert store.prune(stale_after=0).swept == 1
     assert not young.exists()

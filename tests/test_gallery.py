@@ -566,7 +566,8 @@ def test_show_args_no_leaves_the_arguments_out(tmp_path):
     (src / "conf.py").write_text(
         'extensions = ["sphinx_layertrace"]\n'
         f"layertrace_cache_dir = {str(tmp_path / 'cache')!r}\n"
-        "layertrace_show_args = False\n",
+        "layertrace_show_args = False\n"
+        "layertrace_layers = {'urllib3.util.connection': ('transport', 'my sockets')}\n",
         "utf-8",
     )
     (src / "index.rst").write_text(
@@ -584,9 +585,11 @@ def test_show_args_no_leaves_the_arguments_out(tmp_path):
     html = (Path(app.outdir) / "index.html").read_text("utf-8")
     first, second = html.split('class="layertrace"')[1:]
     assert "lt-asked" not in first and "os · kernel" in first
-    assert asked_rows(second)["transport · urllib3 socket"].startswith(
+    # a (layer, component) entry of layertrace_layers names the component everywhere
+    assert asked_rows(second)["transport · my sockets"].startswith(
         "create_connection(address=('127.0.0.1', 9), timeout=3"
     )
+    assert 'data-component="my sockets"' in first and "urllib3 socket<" not in html
 
 
 def test_flattened_errors_are_rows_marked_as_read_from_the_exception(gallery):

@@ -350,3 +350,37 @@ def test_options_still_apply_when_docutils_reads_them_itself(make_app, tmp_path)
     assert "Read by docutils" in html and "&gt;&gt;&gt;" not in html
     assert 'File "example.py", line 3' in html  # x = 1, the blank line, then 1 / 0
     assert app._warning.getvalue() == ""
+
+
+def test_fold_and_show_args_options_warn_at_their_line(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. layertrace::
+           :fold: many
+
+           1 / 0
+
+        .. layertrace::
+           :show-args: perhaps
+
+           1 / 0
+
+        .. layertrace::
+           :fold: 0
+           :show-args: no
+
+           1 / 0
+        """
+    code, stderr, out = build(tmp_path, index)
+    assert code == 0, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 2, stderr
+    assert re.search(
+        r"index\.rst:4: WARNING: layertrace: option :fold: must be a whole number", lines[0]
+    )
+    assert re.search(
+        r"index\.rst:9: WARNING: layertrace: option :show-args: must be yes or no", lines[1]
+    )
+    assert (out / "index.html").read_text("utf-8").count('class="layertrace"') == 3

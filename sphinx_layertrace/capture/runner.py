@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,7 @@ class _ForkWorker:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         try:
             self.proc = procs.popen_isolated(
-                [interpreter.executable, WORKER, "serve", str(parallel)],
+                [interpreter.executable, WORKER, "serve", str(parallel), str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.log,
@@ -223,8 +224,7 @@ class _ForkWorker:
             pass
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=2)
-        procs.kill_tree(self.proc)
-        self.proc.wait()
+        procs.stop_tree(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
         self.log.close()
@@ -263,6 +263,15 @@ class Runner:
         self._workers: dict[str, _ForkWorker] = {}
         self._queue: list[_Job] = []
         self._spawned: list[_Spawned] = []
+        procs.sweep_stale(procs.temp_bases())  # what killed builds left behind
+        # Not closed (an exception, Ctrl-C, a runner dropped): at exit or collection, the
+        # workers are stopped anyway, without waiting for what they still had to run.
+        self._abort = weakref.finalize(self, _abort, self._workers, self._spawned)
+
+    @property
+    def unfinished(self) -> int:
+        """Snippets submitted whose result has not come back."""
+        return sum(1 for job in self._jobs.values() if job.result is None)
 
     # -- public interface -----------------------------------------------------------------
 
@@ -306,7 +315,13 @@ class Runner:
     def run(self, request: Request, interpreter: Interpreter | None = None) -> Capture:
         return self.result(self.submit(request, interpreter))
 
+    def abort(self) -> None:
+        """Stop the workers now, without waiting for what they still had to run."""
+        self._abort()
+        self._jobs.clear()
+
     def close(self) -> None:
+        self._abort.detach()
         for worker in self._workers.values():
             if not worker.dead:
                 worker.close()
@@ -352,9 +367,11 @@ class Runner:
     def _start_spawned(self) -> None:
         while self._queue and len(self._spawned) < self.parallel:
             job = self._queue.pop(0)
-            workdir = tempfile.mkdtemp(prefix="layertrace-")
+            # the pid in the name: a later build sweeps it if this process is killed first
+            workdir = tempfile.mkdtemp(prefix=f"layertrace-{os.getpid()}-")
             Path(workdir, "request.json").write_text(
-                json.dumps(job.request.to_wire(job.ident)), encoding="utf-8"
+                json.dumps({**job.request.to_wire(job.ident), "parent": os.getpid()}),
+                encoding="utf-8",
             )
             try:
                 with open(os.path.join(workdir, "boot"), "wb") as boot:
@@ -417,6 +434,22 @@ class Runner:
             data = _error_result(job, f"the snippet's report was not readable ({exc})")
             data["python"]["label"] = job.interpreter.label
             return Capture.from_dict(data)
+
+
+def _abort(workers: dict[str, _ForkWorker], spawned: list[_Spawned]) -> None:
+    """Stop every worker and spawned child now, and remove the spawned children's directories."""
+    for worker in workers.values():
+        if not worker.dead:
+            worker.dead = True
+            procs.stop_tree(worker.proc, grace=0.5)
+            with contextlib.suppress(OSError):
+                worker.log.close()
+    workers.clear()
+    for item in spawned:
+        procs.kill_tree(item.proc)
+        item.proc.wait()
+        shutil.rmtree(item.workdir, ignore_errors=True)
+    spawned.clear()
 
 
 def _read_status(workdir: str) -> dict | None:

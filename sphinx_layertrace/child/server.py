@@ -56,8 +56,11 @@ class Server:
         self.outbox = bytearray()
         self.inbuf = b""
         self.eof = False
+        self.pid = os.getpid()
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else temp_dir()
-        self.base = make_private_dir(base, "layertrace-")
+        # the pid in the name: a later build sweeps the directory of a worker that was killed
+        # before it could remove it (capture/procs.py, sweep_stale)
+        self.base = make_private_dir(base, "layertrace-%d-" % os.getpid())
 
     def preload(self):
         prepared = self.prepared
@@ -78,8 +81,11 @@ class Server:
         self.warmer.hide()
         freeze()
 
-    def serve(self):
-        die_with_parent()
+    def serve(self, parent=0):
+        signal.signal(signal.SIGTERM, self.terminate)
+        die_with_parent(signal.SIGTERM)
+        if parent and os.getppid() != parent:  # it died before the line above: no signal comes
+            self.terminate(signal.SIGTERM, None)
         self.preload()
         wake_r, wake_w = os.pipe()
         for fd in (wake_r, wake_w):
@@ -95,10 +101,21 @@ class Server:
                 select.select([], [1], [], 5)
                 self.flush()
         finally:
-            for pid in list(self.running):
-                kill_group(pid)
-            kill_descendants()
-            remove_tree(self.base)
+            self.clean_up()
+
+    def clean_up(self):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        for pid in list(self.running):
+            kill_group(pid)
+        kill_descendants()
+        remove_tree(self.base)
+
+    def terminate(self, signum, frame):
+        """SIGTERM (the parent went, or asked): kill the children, remove the directory, go."""
+        if os.getpid() != self.pid:  # a child just forked, before it restored SIG_DFL
+            os._exit(128 + signum)
+        self.clean_up()
+        os._exit(0)
 
     def step(self, wake_r):
         """Start what may start, wait for input, a child's end or a deadline, and act on it."""
@@ -160,6 +177,7 @@ class Server:
                 os.setsid()
                 signal.set_wakeup_fd(-1)
                 _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+                _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
                 die_with_parent()
                 if item.dump_at is not None:
                     request["dump_on"] = _DUMP_SIGNAL

@@ -94,6 +94,8 @@ def split(texts: Sequence[str | None], spans: list[Span]) -> list[list[list[int 
 def html(text: str, spans: Sequence[Sequence[int | str]], start: int = 0, end: int = -1) -> str:
     """``text[start:end]`` escaped, with each coloured run in a ``<span>``."""
     end = len(text) if end < 0 else end
+    if not spans:  # no colours (before 3.13, or turned off): the common case, kept cheap
+        return escape(text[start:end], quote=False)
     out: list[str] = []
     at = start
     for first, last, classes in spans:

@@ -62,7 +62,7 @@ def build(
     explained = [_explain(s.capture, options) if s.capture else None for s in shown]
     if len(shown) == 1:
         block.extend(_panel_body(shown[0], explained[0], options))
-        return block
+        return _name_folds(block, group)
     differs = differs_line(shown, explained)
     if differs:
         block += nodes.paragraph("", differs, classes=["lt-differs"])
@@ -74,6 +74,14 @@ def build(
         panel.extend(_panel_body(item, explanation, options))
         tabs += panel
     block += tabs
+    return _name_folds(block, group)
+
+
+def _name_folds(block: layertrace_block, group: str) -> layertrace_block:
+    """Give each traceback the prefix of its fold toggles' ids: unique across the whole site
+    (the group names the page and the block), so blocks can be put together anywhere."""
+    for number, node in enumerate(block.findall(lt_traceback)):
+        node["fold_prefix"] = f"{group}-{number}"
     return block
 
 

@@ -81,6 +81,7 @@ def visit_traceback_html(self: Any, node: lt_traceback) -> None:
     a checkbox and its label, both allowed inside ``<pre>``, open it without JavaScript.
     """
     out = [self.starttag(node, "pre", CLASS="lt-traceback literal-block", suffix="")]
+    prefix = node.get("fold_prefix", "lt")
     open_fold = ""
     for segment in node["segments"]:
         fold = segment.get("fold", "")
@@ -88,7 +89,7 @@ def visit_traceback_html(self: Any, node: lt_traceback) -> None:
             if open_fold:
                 out.append("</span>")
             if fold:
-                out.append(_fold_opening(self, segment.get("fold_label", "")))
+                out.append(_fold_opening(self, segment.get("fold_label", ""), prefix))
             open_fold = fold
         kind = segment.get("kind")
         if kind == "frame":
@@ -104,11 +105,11 @@ def visit_traceback_html(self: Any, node: lt_traceback) -> None:
     raise nodes.SkipNode
 
 
-def _fold_opening(self: Any, label: str) -> str:
-    """The toggle of one folded run; ids count per page, so they are unique and stable."""
+def _fold_opening(self: Any, label: str, prefix: str) -> str:
+    """The toggle of one folded run; ids are the block's prefix and a count, unique and stable."""
     number = getattr(self, "_layertrace_folds", 0) + 1
     self._layertrace_folds = number
-    ident = f"lt-fold-{number}"
+    ident = f"{escape(prefix)}-fold-{number}"
     return (
         f'<input class="lt-fold-toggle" type="checkbox" id="{ident}">'
         f'<label class="lt-fold-label" for="{ident}">{escape(label, quote=False)}</label>'

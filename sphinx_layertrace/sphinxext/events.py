@@ -11,6 +11,7 @@ from sphinx.util import logging
 from sphinx_layertrace import STATIC
 from sphinx_layertrace.render.doctree import counted
 from sphinx_layertrace.render.nodes import layertrace_pending
+from sphinx_layertrace.sphinxext import torn
 from sphinx_layertrace.sphinxext.domain import LayertraceDomain
 from sphinx_layertrace.sphinxext.session import Session
 
@@ -21,6 +22,7 @@ QUIET_BUILDERS = frozenset({"dummy", "linkcheck", "doctest", "gettext", "changes
 
 
 def builder_inited(app: Any) -> None:
+    torn.builder_inited(app)
     if app.builder.name in QUIET_BUILDERS:
         app.layertrace = None
         return
@@ -79,6 +81,7 @@ def _submit(session: Session, planned: list) -> None:
 
 
 def build_finished(app: Any, exception: Exception | None) -> None:
+    torn.build_finished(app)
     session: Session | None = getattr(app, "layertrace", None)
     if session is None:
         return
@@ -95,4 +98,4 @@ def build_finished(app: Any, exception: Exception | None) -> None:
     if damaged:
         entries = counted(damaged, "damaged cache entry", "damaged cache entries")
         logger.info(f"layertrace: {entries} discarded and run again")
-    session.prune_cache()
+    session.prune_cache(after_kill=getattr(app, "layertrace_unfinished", False))

@@ -105,6 +105,16 @@ def test_copying_a_folded_traceback_still_gives_every_line(page, driver):
     frames = [line for line in copied.splitlines() if line.startswith('  File "')]
     assert len(frames) == len(pre.find_elements("css selector", ".lt-frame:not(.lt-kernel)"))
     assert "more frame" not in copied and "→" not in copied
+    # exactly the text CPython printed: the block's text without our labels and the kernel row
+    printed = driver.execute_script(
+        """
+        const copy = arguments[0].cloneNode(true);
+        copy.querySelectorAll('.lt-label, .lt-fold-label, .lt-kernel').forEach(e => e.remove());
+        return copy.textContent;
+        """,
+        pre,
+    )
+    assert copied.rstrip("\n") == printed.rstrip("\n")
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])
