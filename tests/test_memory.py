@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).parent.parent / "bench" / "memory.py"
-SMALL, LARGE = 100, 600
+SMALL, LARGE = 100, 400
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="resource.getrusage")
 
