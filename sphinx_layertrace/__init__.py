@@ -34,6 +34,7 @@ def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", config.validate)
     app.connect("config-inited", config.protect_env)
     app.connect("config-inited", add_tags)
+    app.connect("config-inited", events.add_static_path)
     app.connect("builder-inited", events.builder_inited)
     app.connect("env-get-outdated", events.torn.outdated)
     app.connect("env-before-read-docs", events.before_read)

@@ -27,10 +27,15 @@ def builder_inited(app: Any) -> None:
         app.layertrace = None
         return
     app.layertrace = Session(app)
-    if app.builder.format == "html":
-        static = os.fspath(STATIC)
-        if static not in app.config.html_static_path:
-            app.config.html_static_path.append(static)
+
+
+def add_static_path(app: Any, config: Any) -> None:
+    """``config-inited``: our CSS folder joins ``html_static_path`` before Sphinx compares the
+    configuration with the pickled one, so both hold it and no rebuild reads every page again
+    ("the configuration has changed: html_static_path")."""
+    static = os.fspath(STATIC)
+    if static not in config.html_static_path:
+        config.html_static_path.append(static)
 
 
 def before_read(app: Any, env: Any, docnames: list[str]) -> None:
