@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from children import alive
+
 SPHINX_BUILD = Path(sys.executable).with_name("sphinx-build")
 #: in the environment of the build and (through ``layertrace_env``) of its workers and snippets
 MARKER = "LAYERTRACE_FAULT_RUN"
@@ -200,15 +202,6 @@ def strays(tag: str, known: set[int]) -> list[str]:
                 changed = True
     ours.discard(str(os.getpid()))
     return sorted(f"{p} ({_command(p)})" for p in ours if alive(int(p)))
-
-
-def alive(pid: int) -> bool:
-    """Running: neither gone nor a zombie waiting to be reaped."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            return handle.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except OSError:
-        return False
 
 
 def _session_of(pid: str) -> int:

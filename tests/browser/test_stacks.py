@@ -4,11 +4,10 @@ and every gallery page has screenshots in light and dark (build/screenshots/gall
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
-from .conftest import CHROMEDRIVER, CHROMIUM, instant_scrolling
+from .conftest import instant_scrolling, start_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -43,28 +42,7 @@ return Array.from(document.querySelectorAll('.layertrace pre.lt-traceback')).map
 @pytest.fixture(scope="module")
 def nojs(tmp_path_factory):
     """Chromium with JavaScript off for the page (WebDriver's own scripts still run)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        "--force-device-scale-factor=1",
-        "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-nojs')}",
-    ):
-        options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs", {"profile.managed_default_content_settings.javascript": 2}
-    )
-    service = Service(CHROMEDRIVER, log_output=subprocess.DEVNULL)
-    browser = webdriver.Chrome(service=service, options=options)
-    browser.set_page_load_timeout(30)
+    browser = start_chromium(tmp_path_factory.mktemp("chromium-nojs"), javascript=False)
     try:
         yield browser
     finally:
