@@ -559,7 +559,6 @@ def test_the_picture_shows_what_each_layer_was_asked(gallery):
 
 def test_show_args_no_leaves_the_arguments_out(tmp_path):
     need("requests")
-    from sphinx.testing.util import SphinxTestApp
 
     src = tmp_path / "src"
     src.mkdir()
@@ -577,12 +576,7 @@ def test_show_args_no_leaves_the_arguments_out(tmp_path):
         "   import requests\n   requests.get('http://127.0.0.1:9/', timeout=3)\n",
         "utf-8",
     )
-    app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / "build")
-    try:
-        app.build()
-    finally:
-        app.cleanup()
-    html = (Path(app.outdir) / "index.html").read_text("utf-8")
+    html = _built_index(src, tmp_path / "build")
     first, second = html.split('class="layertrace"')[1:]
     assert "lt-asked" not in first and "os · kernel" in first
     # a (layer, component) entry of layertrace_layers names the component everywhere
@@ -609,7 +603,6 @@ def test_flattened_errors_are_rows_marked_as_read_from_the_exception(gallery):
 def test_the_asyncio_page_block_and_prose_agree_on_the_non_blocking_connect(tmp_path):
     """The tutorial says connect answered EINPROGRESS and the refusal came through SO_ERROR;
     the block it shows must say the same (not that connect itself was refused)."""
-    from sphinx.testing.util import SphinxTestApp
 
     page = GALLERY.parent / "tutorial" / "asyncio.md"
     src = tmp_path / "src"
@@ -621,12 +614,7 @@ def test_the_asyncio_page_block_and_prose_agree_on_the_non_blocking_connect(tmp_
         'suppress_warnings = ["ref", "myst.xref_missing"]\n',
         "utf-8",
     )
-    app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / "build")
-    try:
-        app.build()
-    finally:
-        app.cleanup()
-    html = (Path(app.outdir) / "index.html").read_text("utf-8")
+    html = _built_index(src, tmp_path / "build")
     block = html.split('class="layertrace"')[1].split('class="lt-meta"')[0]
     prose = re.sub(r"<[^>]+>", "", html.split('class="layertrace"')[0])  # above the block
     row = re.findall(r'<span class="lt-frame lt-kernel" data-layer="os"[^>]*>(.*?)</span>', block)
@@ -638,3 +626,15 @@ def test_the_asyncio_page_block_and_prose_agree_on_the_non_blocking_connect(tmp_
     text = page.read_text("utf-8")
     assert "`EINPROGRESS`" in text and "`getsockopt(SO_ERROR)`" in text
     assert "EINPROGRESS" in prose and "SO_ERROR" in prose
+
+
+def _built_index(src: Path, build: Path) -> str:
+    """The HTML of ``src``'s index page, built in this process."""
+    from sphinx.testing.util import SphinxTestApp
+
+    app = SphinxTestApp("html", srcdir=src, builddir=build)
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    return (Path(app.outdir) / "index.html").read_text("utf-8")
