@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: docs docs-live test test-faults test-offline test-browser bench bench-sphinx lint format clean dist test-matrix test-matrix-edges
+.PHONY: docs docs-live test test-faults fuzz test-offline test-browser bench bench-sphinx bench-render lint format clean dist test-matrix test-matrix-edges
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,16 @@ docs-live: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser and not faults" -q
 
-# sphinx-build killed (SIGKILL, SIGINT) at 33 random moments of builds of 300 snippets: no stray
-# process, no wrong entry served, no temporary file left after the next build (tests/test_faults.py;
-# the seed is printed, LAYERTRACE_FAULT_SEED=<n> replays it). A few minutes.
+# sphinx-build of a few hundred snippets SIGKILLed and interrupted at 30+ random points: no stray
+# process, no wrong entry served, no temporary file left (tests/test_faults.py; the seed is
+# printed, LAYERTRACE_FAULT_SEED=N replays it). About 3 minutes.
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -m faults -q -s -p no:cacheprovider tests/test_faults.py
+
+# The property tests (tests/test_fuzz_*.py) with the long Hypothesis profile: minutes, not the
+# seconds of their `ci` profile in `make test`. tests/FUZZ.md says how long it ran and what it found.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q --durations=0 tests/test_fuzz_*.py
 
 # The suite and a docs build that runs every snippet again, in a network namespace that has only
 # loopback (root, for unshare): nothing can leave the machine there, and a page whose text
@@ -45,6 +50,12 @@ test-browser: $(STAMP) docs
 bench: $(STAMP)
 	$(BIN)/python bench/capture_latency.py
 	$(BIN)/python bench/sphinx_bench.py
+	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/explain_render.py
+
+# one 45-frame chain explained and rendered in the main process (goal: at most 2 ms)
+bench-render: $(STAMP)
+	$(BIN)/python bench/explain_render.py
 
 # plain Sphinx vs layertrace vs IPython's directive; IPython goes into bench/_work/venv only
 bench-sphinx: $(STAMP)

@@ -11,6 +11,7 @@ merges them into ``docs/_data/compatibility.json``, which the docs render as a t
 
 from __future__ import annotations
 
+import ast
 import glob
 import json
 import os
@@ -35,6 +36,23 @@ SPHINXES = {
     "9.0": "sphinx==9.0.*",
     "9.x": "sphinx==9.*",
 }
+
+
+def _matrix_tests() -> list[str]:
+    """The modules ``tests/conftest.py`` marks ``matrix``, read from it (not imported: it needs
+    the test extra). Only these are collected, so a test module elsewhere that imports some
+    other test dependency cannot break a cell."""
+    tree = ast.parse((ROOT / "tests" / "conftest.py").read_text("utf-8"))
+    for node in ast.walk(tree):
+        targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
+        if any(getattr(t, "id", "") == "MATRIX_MODULES" for t in targets):
+            call = node.value  # frozenset({...})
+            names = ast.literal_eval(call.args[0] if isinstance(call, ast.Call) else call)
+            return [f"tests/{name}" for name in sorted(names)]
+    raise RuntimeError("tests/conftest.py has no MATRIX_MODULES")
+
+
+MATRIX_TESTS = _matrix_tests()
 #: CI runs these two besides the main suite (``make test-matrix-edges``)
 EDGES = (("3.10", "7.2"), ("3.13", "9.x"))
 
@@ -112,13 +130,14 @@ def matrix(session: nox.Session, sphinx: str) -> None:
     if reason:
         _write_cell(python, sphinx, "not supported", reason=reason)
         session.skip(f"not supported: {reason}")
-    session.install(requirement, "myst-parser", "pytest>=8")
+    # hypothesis: tests/conftest.py registers its profiles at import time
+    session.install(requirement, "myst-parser", "pytest>=8", "hypothesis>=6.100")
     session.install("--no-deps", "-e", ".")
     versions = json.loads(session.run("python", "-c", VERSIONS, silent=True).strip())
     try:
         session.run(
             "python", "-m", "pytest", "-m", "matrix", "-q", "-p", "no:cacheprovider",
-            "-o", "addopts=--strict-markers", *session.posargs,
+            "-o", "addopts=--strict-markers", *(session.posargs or MATRIX_TESTS),
         )  # fmt: skip
     except nox.command.CommandFailed:
         _write_cell(python, sphinx, "failed", **versions)

@@ -95,6 +95,10 @@ class ExceptionInfo:
     #: the same text with the colours CPython 3.13+ gives it (SGR codes), "" where it gives none
     colored: str = ""
     flattened: tuple[FlatError, ...] = ()  # per-address/per-server errors the library kept
+    #: OpenSSL's certificate verify result (``ssl.SSLCertVerificationError``): 18 and
+    #: "self-signed certificate", read from the exception's attributes in the child.
+    verify_code: int | None = None
+    verify_message: str = ""
 
     @property
     def qualified(self) -> str:

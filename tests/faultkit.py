@@ -1,11 +1,8 @@
-"""The kill harness of ``make test-faults``: a generated docs tree, ``sphinx-build`` as a real
-process killed at random moments, and the checks of what a kill may leave.
+"""Tools of the kill test (tests/test_faults.py): a root of many quick snippets, a real
+``sphinx-build`` killed at a chosen moment, and the checks of what a kill may leave behind.
 
-Every build runs in its own session with a marker in its environment
-(``LAYERTRACE_FAULT_RUN=<uuid>``), so a process left behind is found by its environment or by its
-ancestry, whatever it did to its own session or group. ``TMPDIR`` points at a directory of the
-run, so temporary files are found there (and under ``/dev/shm``, where the fork worker keeps its
-per-child directories).
+Every snippet raises ``ValueError("snippet <n>")`` with its own number, computed when it runs, so
+a page that shows another snippet's capture is caught by comparing the two numbers.
 """
 
 from __future__ import annotations
@@ -17,262 +14,229 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from children import alive
+
 SPHINX_BUILD = Path(sys.executable).with_name("sphinx-build")
+#: in the environment of the build and (through ``layertrace_env``) of its workers and snippets
 MARKER = "LAYERTRACE_FAULT_RUN"
-PER_PAGE = 10
-_TAG = re.compile(r"<[^>]+>")
-_SEEN = re.compile(r"\bsnippet (\d+)\b")
-OUR_TEMP = re.compile(r"^layertrace-")
-_BY_PID = re.compile(r"^layertrace-(\d+)-")
+CLOSED_PORT = 9  # discard: nothing listens on loopback here
+
+_KINDS = (
+    # a plain raise
+    "n = {n}\nraise ValueError('snippet %d' % n)",
+    # a division by zero, turned into the snippet's own error
+    "n = {n}\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    raise ValueError('snippet %d' % n)",
+    # a refused loopback connection, the same way
+    "import socket\nn = {n}\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+    "except OSError as exc:\n    raise ValueError('snippet %d' % n) from exc",
+)
+_CODE_NUMBER = re.compile(r"n = (\d+)")
+_RAISED_NUMBER = re.compile(r"ValueError: snippet (\d+)")
 
 
-def snippet(number: int) -> str:
-    """One quick snippet whose *output* (never its source text) says ``snippet <number>``."""
-    if number % 50 == 7:  # leaves a process behind, in a session of its own
-        body = (
-            "import subprocess\n"
-            'subprocess.Popen(["sleep", "60"], start_new_session=True)\n'
-            f'raise ValueError("snippet " + str({number}))'
-        )
-    elif number % 5 == 4:  # a refused loopback connection, after a line of output
-        body = (
-            f'print("snippet", {number})\nimport socket\nsocket.create_connection(("127.0.0.1", 9))'
-        )
-    else:
-        body = f'raise ValueError("snippet " + str({number}))'
-    lines = "\n".join("   " + line for line in body.splitlines())
-    return f".. layertrace::\n\n{lines}\n"
-
-
-def make_root(root: Path, count: int) -> list[str]:
-    """A docs tree of ``count`` snippets, ``PER_PAGE`` to a page; the page names are returned."""
+def make_root(root: Path, cache: Path, tag: str, pages: int, per_page: int) -> int:
+    """Write a Sphinx project of ``pages`` x ``per_page`` snippets; how many in all. The marker
+    goes to the workers and snippets through ``layertrace_env``: their environment is minimal."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "conf.py").write_text(
         "extensions = ['sphinx_layertrace']\n"
-        f"layertrace_cache_dir = {str(root.parent / 'cache')!r}\n",
+        "layertrace_timeout = 10\n"
+        f"layertrace_cache_dir = {str(cache)!r}\n"
+        f"layertrace_env = {{{MARKER!r}: {tag!r}}}\n",
         encoding="utf-8",
     )
-    pages = []
-    for first in range(0, count, PER_PAGE):
-        name = f"p{first // PER_PAGE:03d}"
-        pages.append(name)
-        blocks = [snippet(n) for n in range(first, min(first + PER_PAGE, count))]
-        title = f"Page {name}"
-        text = f"{title}\n{'=' * len(title)}\n\n" + "\n".join(blocks)
-        (root / f"{name}.rst").write_text(text, encoding="utf-8")
-    toctree = "\n".join("   " + name for name in pages)
-    (root / "index.rst").write_text(
-        f"Faults\n======\n\n.. toctree::\n\n{toctree}\n", encoding="utf-8"
-    )
-    return pages
+    names = [f"page{p}" for p in range(pages)]
+    toctree = "\n".join(f"   {name}" for name in names)
+    (root / "index.rst").write_text(f"Kill test\n=========\n\n.. toctree::\n\n{toctree}\n")
+    number = 0
+    for name in names:
+        parts = [f"{name}\n{'=' * len(name)}\n"]
+        for _ in range(per_page):
+            number += 1
+            code = _KINDS[number % len(_KINDS)].format(n=number, port=CLOSED_PORT)
+            body = "\n".join("   " + line for line in code.splitlines())
+            parts.append(f".. layertrace::\n   :style: script\n\n{body}\n")
+        (root / f"{name}.rst").write_text("\n".join(parts), encoding="utf-8")
+    return number
 
 
-def seen_on(page: Path) -> set[int]:
-    """The snippet numbers a built page's text shows (tags stripped, entities decoded)."""
-    text = html.unescape(_TAG.sub("", page.read_text(encoding="utf-8")))
-    return {int(n) for n in _SEEN.findall(text)}
-
-
-def wrong_entries(outdir: Path, pages: list[str]) -> list[str]:
-    """Every page whose snippets' outputs are not exactly its own numbers."""
-    wrong = []
-    for index, name in enumerate(pages):
-        want = set(range(index * PER_PAGE, (index + 1) * PER_PAGE))
-        page = outdir / f"{name}.html"
-        got = seen_on(page) if page.exists() else set()
-        if got != want:
-            wrong.append(f"{name}: missing {sorted(want - got)}, foreign {sorted(got - want)}")
-    return wrong
+def wrong_entries(outdir: Path, total: int) -> tuple[int, list[str]]:
+    """(snippets checked, problems): each page's captures against the snippets they claim to be."""
+    checked, problems = 0, []
+    seen: set[int] = set()
+    for page in sorted(outdir.glob("page*.html")):
+        text = html.unescape(re.sub(r"<[^>]+>", "", page.read_text(encoding="utf-8")))
+        codes = [int(n) for n in _CODE_NUMBER.findall(text)]
+        raised = [int(n) for n in _RAISED_NUMBER.findall(text)]
+        # each snippet shows its code once, then its error once: the numbers pair up in order
+        if sorted(set(codes)) != sorted(set(raised)):
+            problems.append(f"{page.name}: code {sorted(set(codes))} raised {sorted(set(raised))}")
+        order = list(dict.fromkeys(raised))
+        if order != list(dict.fromkeys(codes)):
+            problems.append(f"{page.name}: snippets and errors out of step")
+        seen.update(raised)
+        checked += len(set(raised))
+    missing = set(range(1, total + 1)) - seen
+    if missing:
+        problems.append(f"{len(missing)} snippets show no error of their own, e.g. {min(missing)}")
+    return checked, problems
 
 
 @dataclass
-class Run:
-    """One fault run: its marker, its private TMPDIR and the builds it started."""
+class Build:
+    """One ``sphinx-build`` in its own session, its output read as it comes."""
 
-    base: Path
-    marker: str = field(default_factory=lambda: uuid.uuid4().hex)
+    argv: list[str]
+    env: dict[str, str]
+    lines: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
-        self.tmp = self.base / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.pids: set[int] = set()
-        self.pages: list[str] = []
-        self.started_at = time.time()
-        self.seen: set[int] = set()  # every pid found in a build's tree: whose temp dirs are ours
-
-    def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update({MARKER: self.marker, "TMPDIR": str(self.tmp), "PYTHONUNBUFFERED": "1"})
-        env.pop("LAYERTRACE_TEST_CACHE", None)  # the root's conf.py names its cache
-        return env
-
-    def start(self, src: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
-        command = [str(SPHINX_BUILD), "-q", "-b", "html", *extra, str(src), str(out)]
-        proc = subprocess.Popen(
-            command,
+        self.proc = subprocess.Popen(
+            self.argv,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            text=True,
-            env=self.env(),
-            start_new_session=True,
+            env=self.env,
+            start_new_session=True,  # its own group, as a terminal would give it
         )
-        self.pids.add(proc.pid)
-        _POPENED.add(proc.pid)
-        return proc
+        self.seen = threading.Event()
+        self.pattern: re.Pattern[str] | None = None
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-    def build(self, src: Path, out: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-        proc = self.start(src, out)
-        stdout, stderr = proc.communicate(timeout=timeout)
-        return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
-
-    def note_tree(self) -> set[int]:
-        """Remember every process of the builds now running (their temp dirs are named by pid)."""
-        now = set(marked_or_descended(self.marker, self.pids | {os.getpid()}))
-        self.seen.update(now)
-        return now
-
-    def strays(self) -> list[str]:
-        """Live processes marked as ours by environment or descended from a build we started."""
-        found = marked_or_descended(self.marker, self.pids | {os.getpid()})
-        return [describe(pid) for pid in found]
-
-    def wait_for_no_strays(self, within: float = 1.0) -> list[str]:
-        deadline = time.monotonic() + within
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        buffer = b""
         while True:
-            left = self.strays()
-            if not left or time.monotonic() >= deadline:
-                return left
-            time.sleep(0.05)
+            chunk = self.proc.stdout.read1(1 << 16)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            buffer += chunk
+            *done, buffer = re.split(rb"[\r\n]", buffer)
+            for raw in done:
+                line = raw.decode("utf-8", "replace")
+                self.lines.append(line)
+                if self.pattern is not None and self.pattern.search(line):
+                    self.seen.set()
+        if buffer:
+            self.lines.append(buffer.decode("utf-8", "replace"))
+        self.seen.set()
 
-
-def kill(proc: subprocess.Popen[str], sig: int) -> tuple[str, str]:
-    """Send ``sig`` the way a terminal does (the whole foreground group); wait; the output."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    try:
-        return proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        return proc.communicate()
-
-
-def _stat(pid: int) -> tuple[int, str] | None:
-    """(parent pid, state) from /proc/<pid>/stat, or None when the process is gone."""
-    try:
-        data = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    rest = data[data.rindex(")") + 2 :].split()
-    return int(rest[1]), rest[0]
-
-
-def _environ_has(pid: int, marker: str) -> bool:
-    try:
-        data = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return False
-    return f"{MARKER}={marker}".encode() in data.split(b"\0")
-
-
-def marked_or_descended(marker: str, roots: set[int]) -> list[int]:
-    """Pids (not zombies) whose environment has the marker or whose ancestry reaches ``roots``."""
-    me = os.getpid()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        pid = int(entry)
-        stat = _stat(pid)
-        if stat is None or stat[1] in ("Z", "X"):
-            continue
-        if _environ_has(pid, marker) or _descends(pid, roots):
-            found.append(pid)
-    return found
-
-
-def _descends(pid: int, roots: set[int]) -> bool:
-    seen = 0
-    while pid > 1 and seen < 64:
-        if pid in roots:
-            return True
-        stat = _stat(pid)
-        if stat is None:
+    def kill_at(self, signum: int, delay: float | None, pattern: str | None) -> bool:
+        """Send ``signum`` after ``delay`` seconds or at the first line matching ``pattern``;
+        False if the build had ended by then."""
+        if pattern is not None:
+            self.pattern = re.compile(pattern)
+            self.seen.wait(120)
+        else:
+            end = self.started + (delay or 0)
+            while time.monotonic() < end and self.proc.poll() is None:
+                time.sleep(0.01)
+        if self.proc.poll() is not None:
             return False
-        pid, seen = stat[0], seen + 1
-    return False
+        if signum == signal.SIGINT:  # a terminal's Ctrl-C goes to the whole foreground group
+            with contextlib.suppress(OSError):
+                os.killpg(self.proc.pid, signal.SIGINT)
+        else:
+            self.proc.send_signal(signum)  # to sphinx-build alone, as kill(1) would
+        return True
+
+    def wait(self, timeout: float = 240) -> int:
+        code = self.proc.wait(timeout)
+        self.reader.join(10)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
 
 
-def describe(pid: int) -> str:
+# -- what a build may leave behind ----------------------------------------------------------------
+
+
+def _environ(pid: str) -> bytes:
     try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return handle.read()
     except OSError:
-        cmd = "?"
-    return f"{pid}: {cmd.strip()}"
+        return b""
 
 
-def leftovers(run: Run, cache: Path) -> list[str]:
-    """Temporary files and directories of ours: cache ``.part`` files, ``layertrace-*`` under
-    the run's TMPDIR and under /dev/shm (the latter only when made by a build of this run's
-    user and not by a process still alive)."""
-    found = [str(p) for p in cache.glob("*.part")] if cache.exists() else []
-    found += [str(p) for p in run.tmp.iterdir() if OUR_TEMP.match(p.name)]
-    shm = Path("/dev/shm")
-    if shm.is_dir():
-        for path in shm.iterdir():
-            named = _BY_PID.match(path.name)
-            if named and int(named.group(1)) in run.seen:
-                found.append(str(path))
-    return found
+def _parent(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return ""
+    return data[data.rfind(b")") + 2 :].split()[1].decode()
 
 
-def traceback_lines(stderr: str) -> list[str]:
-    """The frames of a Python traceback that are this package's."""
-    return [line for line in stderr.splitlines() if "sphinx_layertrace" in line and "File" in line]
+def _session(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return ""
+    return data[data.rfind(b")") + 2 :].split()[3].decode()
 
 
-def worker_running(pids: set[int]) -> bool:
-    """Whether one of ``pids`` is a fork worker (``worker.py serve``)."""
-    return any("worker.py serve" in describe(pid) for pid in pids)
+def strays(tag: str, known: set[int]) -> list[str]:
+    """Processes that are ours: the marker ``tag`` in their environment, a pid a build had, or a
+    descendant of one of those (workers get a minimal environment without the marker)."""
+    marker = f"{MARKER}={tag}".encode()
+    pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    ours = {p for p in pids if marker in _environ(p).split(b"\0") or int(p) in known}
+    sessions = {int(p) for p in ours} | known
+    changed = True
+    while changed:  # descendants, whatever their environment
+        changed = False
+        for p in pids:
+            if p not in ours and (_parent(p) in ours or _session_of(p) in sessions):
+                ours.add(p)
+                changed = True
+    ours.discard(str(os.getpid()))
+    return sorted(f"{p} ({_command(p)})" for p in ours if alive(int(p)))
 
 
-def become_subreaper() -> None:
-    """Orphans of a killed build become this process's children, so ancestry still finds them."""
-    import ctypes
-
-    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+def _session_of(pid: str) -> int:
+    sid = _session(pid)
+    return int(sid) if sid.isdigit() else -1
 
 
-def reap_strays() -> None:
-    """Reap the zombies of adopted orphans (never a Popen's own child: it reaps that itself)."""
-    for entry in os.listdir("/proc/self/task"):
+def _command(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode("utf-8", "replace")[:100]
+    except OSError:
+        return "?"
+
+
+def wait_no_strays(tag: str, known: set[int], within: float = 1.0) -> list[str]:
+    end = time.monotonic() + within
+    while True:
+        left = strays(tag, known)
+        if not left or time.monotonic() >= end:
+            return left
+        time.sleep(0.05)
+
+
+def temp_leftovers(cache: Path, tmpdir: Path) -> list[str]:
+    """Temporary files and directories of ours no live process owns."""
+    found = [str(p) for p in cache.glob(".*.part")]
+    found += [str(p) for p in tmpdir.glob("layertrace-*")]
+    for base in ("/dev/shm", "/tmp"):
         try:
-            children = Path(f"/proc/self/task/{entry}/children").read_text().split()
+            names = os.listdir(base)
         except OSError:
             continue
-        for pid in map(int, children):
-            stat = _stat(pid)
-            if stat is not None and stat[1] == "Z" and pid not in _POPENED:
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(pid, os.WNOHANG)
-
-
-_POPENED: set[int] = set()
-
-
-def interrupt_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith("layertrace: interrupted")]
-
-
-def forget(cache: Path | None, out: Path) -> None:
-    """Drop the output (and the cache, when given: every snippet runs again)."""
-    import shutil
-
-    if cache is not None:
-        shutil.rmtree(cache, ignore_errors=True)
-    shutil.rmtree(out, ignore_errors=True)
+        for name in names:
+            owner = re.match(r"layertrace-(\d+)-", name)
+            if owner and not os.path.exists(f"/proc/{owner.group(1)}"):
+                found.append(os.path.join(base, name))
+    return found

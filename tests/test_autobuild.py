@@ -108,6 +108,7 @@ class Autobuild:
         if left:
             os.killpg(self.proc.pid, signal.SIGKILL)
         assert not left, f"left running after sphinx-autobuild stopped: {left}"
+        assert self.proc.returncode == 0, self.output()  # a clean stop, not a crash
 
 
 def _session_members(sid: int) -> list[int]:

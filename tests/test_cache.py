@@ -431,8 +431,7 @@ def test_prune_leaves_what_is_not_its_own(tmp_path):
     key = key_of()
     store.put(key, make_capture())
     keep = [tmp_path / ".gitignore", tmp_path / "settings.json", tmp_path / "README.part"]
-    # two hex letters, but not the key's first two: that folder would be a legacy shard
-    notes = tmp_path / ("db" if not key.startswith("db") else "dc")
+    notes = tmp_path / "db"
     notes.mkdir()
     keep += [notes / "schema.sql", notes / f"{key}.json"]  # a file named like an entry, elsewhere
     for path in keep:
@@ -479,36 +478,23 @@ def test_prune_sweeps_only_stale_temp_files(tmp_path):
     store = CaptureCache(tmp_path, max_bytes=10**9)
     key = key_of()
     store.put(key, make_capture())
-    alive = os.getpid()
-    old = tmp_path / f".{key[:16]}-{alive}-0.part"
-    young = tmp_path / f".{key[:16]}-{alive}-1.part"
-    old.write_bytes(b'{"capture": {"co')
-    young.write_bytes(b'{"capture": {"co')
+    gone = subprocess.Popen([sys.executable, "-c", ""])
+    gone.wait()  # a writer killed mid-write: its pid is free now
+    old = tmp_path / f".{key[:16]}-{os.getpid()}-0.part"
+    young = tmp_path / f".{key[:16]}-{os.getpid()}-1.part"
+    orphan = tmp_path / f".{key[:16]}-{gone.pid}-0.part"
+    for part in (old, young, orphan):
+        part.write_bytes(b'{"capture": {"co')
     two_hours_ago = time.time() - 7200
     os.utime(old, (two_hours_ago, two_hours_ago))
     report = store.prune()
-    assert report.swept == 1
+    assert report.swept == 2
     assert not old.exists()
-    assert young.exists()  # may belong to a writer that is still running
+    assert not orphan.exists()  # its writer is dead: swept at once, not an hour later
+    assert young.exists()  # belongs to a writer that is still running
     assert key in store
     assert store.prune(stale_after=0).swept == 1
     assert not young.exists()
-
-
-def test_prune_sweeps_temp_files_of_dead_writers_at_once(tmp_path):
-    """A writer killed between writing and renaming (SIGKILL) leaves its ``.part``: its pid is
-    in the name, and a dead pid's file goes at the next prune, not an hour later."""
-    store = CaptureCache(tmp_path, max_bytes=10**9)
-    key = key_of()
-    store.put(key, make_capture())
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    orphan = tmp_path / f".{key[:16]}-{dead.pid}-0.part"
-    running = tmp_path / f".{key[:16]}-{os.getpid()}-0.part"
-    for path in (orphan, running):
-        path.write_bytes(b'{"capture": {"co')
-    assert store.prune().swept == 1
-    assert not orphan.exists() and running.exists() and key in store
 
 
 # -- torture: concurrent processes, writers SIGKILLed at random ----------------------------

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from sphinxver import typed
+from sphinxver import typed, uncoloured
 
 
 def block_after(html: str, marker: str) -> str:
@@ -33,7 +33,8 @@ def cases(rootdir, tmp_path_factory):
     app = SphinxTestApp("html", srcdir=src, warning=warnings)
     try:
         app.build()
-        yield app, (Path(app.outdir) / "index.html").read_text("utf-8"), warnings.getvalue()
+        page = uncoloured((Path(app.outdir) / "index.html").read_text("utf-8"))
+        yield app, page, warnings.getvalue()
     finally:
         app.cleanup()
 
@@ -105,7 +106,7 @@ def test_timeout_and_crash_warn_at_their_lines(cases):
 
 def test_myst_fence_explains_the_eai_code(cases):
     app, _, _ = cases
-    html = (Path(app.outdir) / "dns.html").read_text("utf-8")
+    html = uncoloured((Path(app.outdir) / "dns.html").read_text("utf-8"))
     # both lookups: a name the C library refuses itself, so no DNS server is asked (offline too)
     assert html.count("socket.gaierror: [Errno -2] Name or service not known") == 2
     assert "EAI_NONAME" in html
@@ -114,7 +115,7 @@ def test_myst_fence_explains_the_eai_code(cases):
 
 def test_myst_yaml_option_block_is_read_like_myst_reads_it(cases):
     app, _, _ = cases
-    html = (Path(app.outdir) / "dns.html").read_text("utf-8")
+    html = uncoloured((Path(app.outdir) / "dns.html").read_text("utf-8"))
     block = block_after(html, "Looked up by a script")  # caption
     assert "&gt;&gt;&gt;" not in block  # style: script
     assert 'getaddrinfo("mail.example.invalid ", 443)' in re.sub(r"<[^>]+>", "", block)
@@ -123,7 +124,7 @@ def test_myst_yaml_option_block_is_read_like_myst_reads_it(cases):
 
 def test_myst_attribute_blocks_and_code_on_the_opening_line(cases):
     app, _, warnings = cases
-    html = (Path(app.outdir) / "dns.html").read_text("utf-8")
+    html = uncoloured((Path(app.outdir) / "dns.html").read_text("utf-8"))
     assert re.search(r'<div class="literal-block-wrapper[^"]*" id="refused-here">', html)
     assert '<div class="layertrace extra-class"' in html
     block = block_after(html, "Named by its attributes")

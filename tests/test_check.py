@@ -178,16 +178,18 @@ def test_junit_has_a_case_per_snippet_and_platform_and_parses(broken, capsys, tm
 
 @pytest.fixture
 def platforms_tree(tmp_path, monkeypatch):
-    """The platforms root with the macOS and Windows fixtures as its layertrace_captures."""
+    """The platforms root with a merged capture set as its layertrace_captures: this machine's
+    own capture (``capture``) merged with the macOS and Windows fixtures (``merge``)."""
     tree = tmp_path / "platforms"
     shutil.copytree(ROOTS / "test-platforms", tree)
-    captures = tree / "_captures"
+    monkeypatch.chdir(tmp_path)
+    assert main(["capture", "platforms", "-o", "here"]) == 0
+    others = tmp_path / "others"
+    others.mkdir()
     for name in ("darwin", "win32"):
         capture = Capture.from_json((FIXTURES / f"seed-{name}.json").read_bytes())
-        captures.mkdir(exist_ok=True)
-        shutil.copy(
-            FIXTURES / f"seed-{name}.json", captures / platforms.file_name(SEED_ID, capture)
-        )
+        shutil.copy(FIXTURES / f"seed-{name}.json", others / platforms.file_name(SEED_ID, capture))
+    assert main(["merge", "here", "others", "-o", "platforms/_captures"]) == 0
     with (tree / "conf.py").open("a", encoding="utf-8") as conf:
         conf.write('\nlayertrace_captures = "_captures"\n')
     monkeypatch.chdir(tmp_path)
@@ -204,10 +206,18 @@ def test_frozen_captures_meet_a_symbolic_code(platforms_tree, capsys):
         ),
         encoding="utf-8",
     )
+    capsys.readouterr()
     assert main(["check", "platforms", "--format", "junit"]) == 0
     out = capsys.readouterr().out
-    assert "Windows" in out and "macOS" in out  # frozen tabs are test cases too
     assert "<failure" not in out
+    report = platforms_tree / "report.xml"
+    report.write_text(out, encoding="utf-8")
+    names = [case.name for suite in JUnitXml.fromfile(str(report)) for case in suite]
+    # one case per snippet and tab: live + macOS + Windows, live + macOS (:platforms: darwin),
+    # and the live one alone (:platforms: none); frozen tabs name their platform
+    assert [name.split(":")[1].split(" ")[0] for name in names] == ["6"] * 3 + ["14"] * 2 + ["23"]
+    frozen = [name.split("[", 1)[1] for name in names if "not recorded" in name]
+    assert [tab.split(" ")[0] for tab in frozen] == ["macOS", "Windows", "macOS"]
 
 
 def test_check_names_the_platform_of_a_frozen_drift(platforms_tree, capsys):
@@ -229,9 +239,67 @@ def test_check_names_the_platform_of_a_frozen_drift(platforms_tree, capsys):
     for key in ("message", "header", "formatted", "strerror"):
         data["exception"][key] = data["exception"][key].replace("10061", "10060")
     windows.write_text(json.dumps(data), encoding="utf-8")
+    capsys.readouterr()
     assert main(["check", "platforms"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1, out
     assert out[0].startswith("platforms/index.rst:6: expected ConnectionRefusedError(ECONNREFUSED)")
     assert "got ConnectionRefusedError (ETIMEDOUT): [WinError 10060]" in out[0]
     assert out[0].endswith("[Windows · CPython 3.11.7, not recorded]")
+
+
+def test_a_missing_interpreter_and_a_malformed_myst_expectation(tmp_path, monkeypatch, capsys):
+    """The other kinds, in MyST: a :python: label nothing provides, a chain with an empty link."""
+    tree = tmp_path / "md"
+    tree.mkdir()
+    (tree / "conf.py").write_text(
+        CONF.replace('["sphinx_layertrace"]', '["myst_parser", "sphinx_layertrace"]').replace(
+            "layertrace_timeout = -5\n", ""
+        ),
+        encoding="utf-8",
+    )
+    (tree / "index.md").write_text(
+        "# Page\n\n"
+        "```{layertrace}\n:python: 9.1\n1 / 0\n```\n\n"
+        "Text.\n\n"
+        "```{layertrace}\n:expect: ZeroDivisionError >\n1 / 0\n```\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "md", "--format", "json"]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert [(f["file"], f["line"], f["subtype"]) for f in found] == [
+        ("md/index.md", 3, "missing-interpreter"),
+        ("md/index.md", 10, "option"),
+    ]
+    assert "'9.1'" in found[0]["message"]
+    assert "empty link" in found[1]["message"]
+
+
+def test_a_misspelt_directive_name_is_reported(tmp_path, monkeypatch, capsys):
+    """``.. layertrac::`` is docutils' error in a build, and the snippet is silently unchecked:
+    check names it too, in rST and MyST, at its line. Other unknown directives are not ours."""
+    tree = tmp_path / "typo"
+    tree.mkdir()
+    (tree / "conf.py").write_text(
+        CONF.replace('["sphinx_layertrace"]', '["myst_parser", "sphinx_layertrace"]').replace(
+            "layertrace_timeout = -5\n", ""
+        ),
+        encoding="utf-8",
+    )
+    (tree / "index.rst").write_text(
+        "Typo\n====\n\n.. toctree::\n\n   page\n\n"
+        ".. layertrac::\n   :expect: OSError\n\n   1 / 0\n\n"
+        ".. frobnicate::\n\n   x\n",
+        encoding="utf-8",
+    )
+    (tree / "page.md").write_text(
+        "# Page\n\n```{layertraces}\n:expect: OSError\n1 / 0\n```\n", encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "typo"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "typo/index.rst:8: unknown directive 'layertrac' (did you mean layertrace?)",
+        "typo/page.md:3: unknown directive 'layertraces' (did you mean layertrace?)",
+    ]

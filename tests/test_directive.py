@@ -7,13 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from sphinxver import typed
+from sphinxver import typed, uncoloured
 
 VERSION = platform.python_version()
 
 
 def html_of(app, name: str = "index") -> str:
-    return (Path(app.outdir) / f"{name}.html").read_text(encoding="utf-8")
+    return uncoloured((Path(app.outdir) / f"{name}.html").read_text(encoding="utf-8"))
 
 
 def blocks(html: str) -> list[str]:

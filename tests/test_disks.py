@@ -186,3 +186,29 @@ def test_a_disk_full_from_the_start_still_builds(tmp_path: Path, src: Path) -> N
         _assert_pages_right(tmp_path / "out")
         _only_the_cache_line(stderr, "is full")
         assert list((disk / "cache").iterdir()) == []
+
+
+def test_a_long_lived_process_recovers_when_the_path_is_fixed(
+    tmp_path: Path, src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sphinx-autobuild's way: one app, several builds. A build after the file is moved away
+    keeps its captures and says nothing; the refusal is not remembered across builds."""
+    from io import StringIO
+
+    from sphinx.testing.util import SphinxTestApp
+
+    cache = tmp_path / "notes"
+    cache.write_text("notes\n")
+    monkeypatch.setenv("LAYERTRACE_TEST_CACHE", str(cache))
+    warnings = StringIO()
+    app = SphinxTestApp("html", srcdir=src, builddir=tmp_path / "build", warning=warnings)
+    try:
+        app.build(force_all=True)
+        assert warnings.getvalue().count("[layertrace.cache]") == 1, warnings.getvalue()
+        cache.rename(tmp_path / "notes.moved")
+        app.build(force_all=True)
+        assert warnings.getvalue().count("[layertrace.cache]") == 1, warnings.getvalue()
+        assert len(list(cache.glob("*.json"))) == SNIPPETS
+    finally:
+        app.cleanup()
+    assert (tmp_path / "notes.moved").read_text() == "notes\n"

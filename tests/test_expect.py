@@ -296,3 +296,16 @@ def test_a_real_requests_chain_to_a_closed_loopback_port() -> None:
     assert not capture_meets(
         ["requests.ConnectionError > ConnectionRefusedError(ETIMEDOUT)"], capture
     )
+
+
+def test_a_drifted_chain_is_described_as_a_chain() -> None:
+    capture = Capture(
+        code="x", outcome="raised", exception=CHAIN, platform=Platform(system="Linux")
+    )
+    drifted = drift(["requests.ConnectionError > ConnectionRefusedError(ETIMEDOUT)"], capture)
+    assert drifted is not None
+    assert drifted.short() == (
+        "expected requests.ConnectionError > ConnectionRefusedError(ETIMEDOUT), got "
+        "requests.exceptions.ConnectionError > urllib3.exceptions.MaxRetryError > "
+        "urllib3.exceptions.NewConnectionError > ConnectionRefusedError (ECONNREFUSED)"
+    )

@@ -145,3 +145,26 @@ def test_a_message_of_any_shape(message, ident) -> None:
     line = json.dumps({"id": ident, "result": message}).encode("ascii")
     capture = _decode(line)
     assert (capture is not None) == (type(ident) is int and ident == IDENT)
+
+
+@given(st.data())
+def test_a_damaged_cache_entry_is_a_miss_never_an_exception(
+    reports, tmp_path_factory, data
+) -> None:
+    """The other reader of the same documents: an entry on disk cut, flipped or padded is a
+    miss (and removed, so the next run rewrites it), or still the very capture it was."""
+    from sphinx_layertrace.capture.cache import CaptureCache
+
+    cache = CaptureCache(tmp_path_factory.mktemp("cache"))
+    key = "ab" * 32
+    capture = Capture.from_dict(data.draw(st.sampled_from(reports)))
+    stored = CaptureCache.encode(key, capture)
+    start = data.draw(st.integers(0, len(stored)))
+    end = data.draw(st.integers(start, min(len(stored), start + 32)))
+    damaged = stored[:start] + data.draw(st.binary(max_size=16)) + stored[end:]
+    cache.path_for(key).parent.mkdir(parents=True, exist_ok=True)
+    cache.path_for(key).write_bytes(damaged)
+    found = cache.get(key)
+    assert found is None or found == capture
+    if damaged == stored:
+        assert found == capture

@@ -102,7 +102,7 @@ def gallery(tmp_path_factory):
         "utf-8",
     )
     built = {}
-    for builder in ("html", "text"):
+    for builder in ("html", "text", "latex"):
         warnings = StringIO()
         app = SphinxTestApp(builder, srcdir=src, builddir=base / "build", warning=warnings)
         try:
@@ -477,7 +477,8 @@ def test_a_secret_argument_is_shown_nowhere(gallery):
     get = next(f for f in descent(secret.exception) if f.name == "get")
     assert dict(get.arguments)["kwargs"] == "{'timeout': 2, 'auth': ***}"
     forms = [SECRET, base64.b64encode(f"user:{SECRET}".encode()).decode()]
-    roots = [gallery["built"]["html"][0], gallery["built"]["text"][0], gallery["cache"]]
+    roots = [gallery["built"][builder][0] for builder in ("html", "text", "latex")]
+    roots.append(gallery["cache"])
     roots.append(gallery["base"] / "build" / "doctrees")
     checked = 0
     for root in roots:
@@ -503,6 +504,137 @@ def test_a_certificate_failure_ends_at_openssl_in_tls(gallery):
     assert path_components(capture)[-3:] == ["urllib3 connection", "urllib3 TLS", "ssl"]
     block = html_block(gallery, "requests", 1)
     assert "certificate verify failed: self-signed certificate" in block
-    if 'class="lt-stack' in block:
-        assert picture(block)[-1].startswith("tls")
-        assert 'data-layer="os"' not in block  # OpenSSL answered, not the kernel
+    innermost = every_exception(capture.exception)[-1]
+    assert innermost.qualified == "ssl.SSLCertVerificationError"
+    assert (innermost.verify_code, innermost.verify_message) == (18, "self-signed certificate")
+    assert picture(block)[-1] == "tls · OpenSSL"
+    assert 'data-layer="os"' not in block  # OpenSSL answered, not the kernel
+    (row,) = re.findall(
+        r'<span class="lt-frame lt-kernel" data-layer="tls" ([^>]*)>(.*?)\n</span>', block
+    )
+    assert row[0] == 'aria-label="OpenSSL\'s answer"'
+    assert "CERTIFICATE_VERIFY_FAILED (verify code 18)" in row[1]
+    assert (
+        "and answered CERTIFICATE_VERIFY_FAILED (verify code 18): self-signed certificate" in block
+    )
+    assert "X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT" in block
+    text = (gallery["built"]["text"][0] / "gallery" / "requests.txt").read_text("utf-8")
+    assert "[tls · OpenSSL]" in text
+
+
+def asked_rows(block: str) -> dict[str, str]:
+    """Picture row label -> what that layer was asked, as the page shows it."""
+    rows = re.findall(
+        r'<span class="lt-stack-layer">([^<]+)</span>:.*?'
+        r'<span class="lt-asked-word">asked</span> (<code.*?</code>)',
+        block,
+    )
+    return {
+        label: html_mod.unescape(re.sub(r"<[^>]+>", "", code)).replace("\xa0", " ")
+        for label, code in rows
+    }
+
+
+def test_the_picture_shows_what_each_layer_was_asked(gallery):
+    need("requests")
+    asked = asked_rows(html_block(gallery, "requests"))
+    assert asked["application · requests"] == (
+        "get(url='http://127.0.0.1:9/', params=None, kwargs={'timeout': 2, 'auth': ***})"
+    )
+    assert asked["transport · urllib3 socket"].startswith(
+        "create_connection(address=('127.0.0.1', 9), timeout=2"
+    )
+    # beside the audited syscall: the kernel row is the connect the audit hook saw
+    assert re.search(
+        r"os · kernel</span>: <code[^>]*><span class=\"pre\">connect",
+        html_block(gallery, "requests"),
+    )
+    text = (gallery["built"]["text"][0] / "gallery" / "requests.txt").read_text("utf-8")
+    flat = " ".join(text.split())
+    assert "asked \"get(url='http://127.0.0.1:9/'," in flat
+    assert "asked \"create_connection(address=('127.0.0.1', 9), timeout=2" in flat
+    latex = " ".join(next(gallery["built"]["latex"][0].glob("*.tex")).read_text("utf-8").split())
+    assert "{ asked }\\sphinxcode{\\sphinxupquote{create\\_connection(address=(" in latex
+
+
+def test_show_args_no_leaves_the_arguments_out(tmp_path):
+    need("requests")
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(
+        'extensions = ["sphinx_layertrace"]\n'
+        f"layertrace_cache_dir = {str(tmp_path / 'cache')!r}\n"
+        "layertrace_show_args = False\n"
+        "layertrace_layers = {'urllib3.util.connection': ('transport', 'my sockets')}\n",
+        "utf-8",
+    )
+    (src / "index.rst").write_text(
+        "T\n=\n\n.. layertrace::\n   :style: script\n\n"
+        "   import requests\n   requests.get('http://127.0.0.1:9/', timeout=2)\n\n"
+        ".. layertrace::\n   :style: script\n   :show-args: yes\n\n"
+        "   import requests\n   requests.get('http://127.0.0.1:9/', timeout=3)\n",
+        "utf-8",
+    )
+    html = _built_index(src, tmp_path / "build")
+    first, second = html.split('class="layertrace"')[1:]
+    assert "lt-asked" not in first and "os · kernel" in first
+    # a (layer, component) entry of layertrace_layers names the component everywhere
+    assert asked_rows(second)["transport · my sockets"].startswith(
+        "create_connection(address=('127.0.0.1', 9), timeout=3"
+    )
+    assert 'data-component="my sockets"' in first and "urllib3 socket<" not in html
+
+
+def test_flattened_errors_are_rows_marked_as_read_from_the_exception(gallery):
+    need("paramiko")
+    html = (gallery["built"]["html"][0] / "gallery" / "paramiko.html").read_text("utf-8")
+    rows = re.findall(r'<li class="lt-stack-flattened" data-flattened="([^"]+)"><p>(.*?)</p>', html)
+    assert rows, "no flattened row on the paramiko page"
+    source, row = rows[0]
+    assert source == "paramiko NoValidConnectionsError.errors"
+    row = html_mod.unescape(re.sub(r"<[^>]+>", "", row)).replace("\xa0", " ")
+    assert row.startswith("flattened · read from the exception (paramiko")
+    assert "127.0.0.1:9: ConnectionRefusedError" in row and "ECONNREFUSED" in row
+    text = (gallery["built"]["text"][0] / "gallery" / "paramiko.txt").read_text("utf-8")
+    assert "flattened · read from the exception" in text
+
+
+def test_the_asyncio_page_block_and_prose_agree_on_the_non_blocking_connect(tmp_path):
+    """The tutorial says connect answered EINPROGRESS and the refusal came through SO_ERROR;
+    the block it shows must say the same (not that connect itself was refused)."""
+
+    page = GALLERY.parent / "tutorial" / "asyncio.md"
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(page, src / "index.md")
+    (src / "conf.py").write_text(
+        'extensions = ["myst_parser", "sphinx_layertrace"]\n'
+        f"layertrace_cache_dir = {str(tmp_path / 'cache')!r}\n"
+        'suppress_warnings = ["ref", "myst.xref_missing"]\n',
+        "utf-8",
+    )
+    html = _built_index(src, tmp_path / "build")
+    block = html.split('class="layertrace"')[1].split('class="lt-meta"')[0]
+    prose = re.sub(r"<[^>]+>", "", html.split('class="layertrace"')[0])  # above the block
+    row = re.findall(r'<span class="lt-frame lt-kernel" data-layer="os"[^>]*>(.*?)</span>', block)
+    assert row, "no kernel row in the asyncio block"
+    assert "EINPROGRESS, then SO_ERROR  →  ECONNREFUSED" in html_mod.unescape(row[0])
+    note = html_mod.unescape(re.sub(r"<[^>]+>", "", block.split('class="lt-kernel-note">')[1]))
+    assert "answered EINPROGRESS (in progress); the refusal came later through" in note
+    assert "getsockopt(SO_ERROR)" in note
+    text = page.read_text("utf-8")
+    assert "`EINPROGRESS`" in text and "`getsockopt(SO_ERROR)`" in text
+    assert "EINPROGRESS" in prose and "SO_ERROR" in prose
+
+
+def _built_index(src: Path, build: Path) -> str:
+    """The HTML of ``src``'s index page, built in this process."""
+    from sphinx.testing.util import SphinxTestApp
+
+    app = SphinxTestApp("html", srcdir=src, builddir=build)
+    try:
+        app.build()
+    finally:
+        app.cleanup()
+    return (Path(app.outdir) / "index.html").read_text("utf-8")

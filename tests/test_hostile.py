@@ -116,6 +116,33 @@ def test_relative_writes_land_in_a_throwaway_directory(runner, tmp_path, monkeyp
     assert str(tmp_path) not in cap.stdout
 
 
+def test_a_snippet_holds_no_descriptor_of_another_snippets_files():
+    """The worker opens each child's files just before forking it: the copies it keeps must be
+    closed before the next fork, or a snippet could write into its neighbour's output."""
+    code = (
+        "import os\n"
+        "mine = os.path.dirname(os.getcwd())\n"
+        "base = os.path.dirname(mine)\n"
+        "for fd in os.listdir('/proc/self/fd'):\n"
+        "    try:\n"
+        "        target = os.readlink('/proc/self/fd/' + fd)\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    if target.startswith(base) and not target.startswith(mine + '/'):\n"
+        "        print('foreign', fd, target)\n"
+        "print('checked')\n"
+    )
+    with Runner(parallel=2) as runner:
+        sleeper = runner.submit(Request("import time; time.sleep(0.6)", timeout=5))
+        tickets = [runner.submit(Request(code + f"# {i}\n", timeout=5)) for i in range(3)]
+        for ticket in tickets:
+            cap = runner.result(ticket)
+            assert cap.outcome == "returned", cap.detail
+            assert "checked" in cap.stdout
+            assert "foreign" not in cap.stdout, cap.stdout
+        assert runner.result(sleeper).outcome == "returned"
+
+
 def test_a_file_named_result_json_in_the_snippets_directory_is_just_a_file(runner):
     code = (
         "import json, os\n"

@@ -30,6 +30,12 @@ STRINGS = [
     "/home/author/.cache",
     "/home/other/file",
     'quotes " and backslashes \\ and \\b',
+    "<object object at 0x\u2026>",  # what the child leaves where it masked an address
+    "0x1234567 (7 digits: not an address) and 0x",
+    "ellipsis \u2026, nbsp \xa0, c1 end \x9f, just above \xa1",
+    "escaped-looking text: \\u001b and \\ud800 and \\u0085",
+    "emoji \U0001f600 (a surrogate pair in JSON)",
+    "\x00 nul and \x1f unit separator",
 ]
 
 
@@ -49,6 +55,15 @@ def test_plain_results_are_recognised():
     assert not Hygiene().needed(raw)
     # a secret that JSON would write escaped cannot be looked for in the bytes: always clean
     assert HYGIENE.needed(raw)
+
+
+def test_a_masked_address_is_not_a_reason_to_clean():
+    """Every network capture has ``repr(timeout)`` = ``<object object at 0x…>`` (masked by the
+    child): the runner must not walk the whole result for it."""
+    document = {"arguments": [["timeout", "<object object at 0x\u2026>"]], "message": "…"}
+    raw = json.dumps(document, ensure_ascii=True).encode("ascii")
+    assert not Hygiene().needed(raw)
+    assert Hygiene().needed(raw.replace(b"0x", b"0x7f3a2b1c"))
 
 
 def test_only_secret_looking_names_with_real_values_are_redacted():

@@ -47,6 +47,11 @@ def build(tmp_path: Path, index: str, conf: str = "", builder: str = "html", env
         ("layertrace_timeout = 'soon'", "layertrace_timeout must be a positive number"),
         ("layertrace_execute = 'sometimes'", "layertrace_execute must be one of auto"),
         ("layertrace_layers = {'requests': 'network'}", "layertrace_layers entry 'requests'"),
+        ("layertrace_layers = {'mylib': ('transport',)}", "entry 'mylib' maps to ('transport',)"),
+        ("layertrace_layers = {'my lib': 'transport'}", "entry 'my lib' is not a module name"),
+        ("layertrace_fold = -2", "layertrace_fold must be a whole number of frames"),
+        ("layertrace_fold = 'many'", "layertrace_fold must be a whole number of frames"),
+        ("layertrace_show_args = 'no'", "layertrace_show_args must be True or False"),
         ("layertrace_errno_url = 'https://example.org/'", "must be a URL template"),
         ("layertrace_errno_url = 'https://e.org/{name}#{anchor}'", "may use only {name}"),
         ("layertrace_env = {'A_TOKEN': 's3cr3t-value', 'B': 2}", "entry 'B' (a int)"),
@@ -345,3 +350,37 @@ def test_options_still_apply_when_docutils_reads_them_itself(make_app, tmp_path)
     assert "Read by docutils" in html and "&gt;&gt;&gt;" not in html
     assert 'File "example.py", line 3' in html  # x = 1, the blank line, then 1 / 0
     assert app._warning.getvalue() == ""
+
+
+def test_fold_and_show_args_options_warn_at_their_line(tmp_path):
+    index = """\
+        Title
+        =====
+
+        .. layertrace::
+           :fold: many
+
+           1 / 0
+
+        .. layertrace::
+           :show-args: perhaps
+
+           1 / 0
+
+        .. layertrace::
+           :fold: 0
+           :show-args: no
+
+           1 / 0
+        """
+    code, stderr, out = build(tmp_path, index)
+    assert code == 0, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 2, stderr
+    assert re.search(
+        r"index\.rst:4: WARNING: layertrace: option :fold: must be a whole number", lines[0]
+    )
+    assert re.search(
+        r"index\.rst:9: WARNING: layertrace: option :show-args: must be yes or no", lines[1]
+    )
+    assert (out / "index.html").read_text("utf-8").count('class="layertrace"') == 3

@@ -3,7 +3,8 @@ prints when these docs are built (``DIR`` relative to the docs' ``conf.py``).
 
 With ``:rewrite: FILE`` it shows instead the diff that ``audit --rewrite`` makes to ``FILE`` of a
 temporary copy of ``DIR``. The command runs as a separate process, as a reader would run it, so
-the guide shows the real report of this build's Python, never a pasted one.
+the guide shows the real report of this build's Python, never a pasted one. Like a snippet, it
+does not run where ``layertrace_execute = "never"`` or on a builder that shows no capture.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any, ClassVar
 from docutils import nodes
 from docutils.parsers.rst import directives
 from sphinx.util.docutils import SphinxDirective
+
+from sphinx_layertrace.sphinxext.events import QUIET_BUILDERS
 
 
 def _audit(srcdir: Path, *extra: str) -> str:
@@ -43,7 +46,10 @@ class AuditReport(SphinxDirective):
             if page.suffix in (".rst", ".md"):
                 self.env.note_dependency(str(page))
         target = self.options.get("rewrite")
-        if target is None:
+        if not self._may_run():
+            text = "(not run: this build runs no code, see guides/hosting)"
+            language = "text"
+        elif target is None:
             text = f"$ python -m sphinx_layertrace audit {srcdir.name}\n" + _audit(srcdir)
             language = "console"
         else:
@@ -51,6 +57,12 @@ class AuditReport(SphinxDirective):
         block = nodes.literal_block(text, text, language=language)
         self.set_source_info(block)
         return [block]
+
+    def _may_run(self) -> bool:
+        """As the extension's snippets: never where ``layertrace_execute`` is ``never`` or on
+        a builder that shows no capture."""
+        app = self.env.app
+        return app.config.layertrace_execute != "never" and app.builder.name not in QUIET_BUILDERS
 
 
 def _rewritten(srcdir: Path, target: str) -> str:

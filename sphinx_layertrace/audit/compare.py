@@ -18,7 +18,7 @@ from .find import Block, pasted_traceback
 
 _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b|0x…")
 _QUOTED_PATH = re.compile(r"""(['"])(?:[A-Za-z]:\\|/|~/|<[\w-]+>[/\\])[^'"\n]*\1""")
-_BARE_PATH = re.compile(r"(?<![\w<])(?:/[\w.+-]+){2,}/?")
+_BARE_PATH = re.compile(r"(?<![\w<>])(?:/[\w.+-]+)+/?|(?:<[\w-]+>|~)(?:[/\\][\w.+-]+)*[/\\]?")
 _SEPARATOR = re.compile(
     r"^(?:The above exception was the direct cause of the following exception:"
     r"|During handling of the above exception, another exception occurred:)\s*$",
@@ -60,12 +60,17 @@ def judge_page(blocks: list[Block], results: list[dict], stopped: str) -> list[B
     out = []
     index = 0
     failed: list[tuple[int, str]] = []  # (line, source) of earlier examples that raised
+    ended = 0  # the line of the example the page's interpreter ended in
     for block in blocks:
         worst = Verdict("current")
         for ex in block.examples:
             line = block.first + ex.lineno + 1
             result = results[index] if index < len(results) else None
-            verdict = _judge(ex, result, stopped, failed)
+            if result is None:
+                ended = ended or line
+                verdict = _unreported(ended == line, stopped, ended)
+            else:
+                verdict = _judge(ex, result, failed)
             verdict.example = line
             if result is None or result.get("exception") or result.get("timeout"):
                 failed.append((line, ex.source))
@@ -79,11 +84,16 @@ def judge_page(blocks: list[Block], results: list[dict], stopped: str) -> list[B
     return out
 
 
-def _judge(
-    ex: doctest.Example, result: dict | None, stopped: str, failed: list[tuple[int, str]]
-) -> Verdict:
-    if result is None or result.get("broken"):
-        return Verdict("unchecked", stopped or "the example's result was not readable")
+def _unreported(first: bool, stopped: str, ended: int) -> Verdict:
+    """An example without a result: the child ended in it, or before it."""
+    if first:
+        return Verdict("unchecked", f"it stopped the page's interpreter ({stopped})")
+    return Verdict("unchecked", f"the page's interpreter had stopped at line {ended}")
+
+
+def _judge(ex: doctest.Example, result: dict, failed: list[tuple[int, str]]) -> Verdict:
+    if result.get("broken"):
+        return Verdict("unchecked", "the example's result was not readable")
     if _doctest_passes(ex, result):
         return Verdict("current")
     unrun = _not_run(result)

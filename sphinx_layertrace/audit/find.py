@@ -266,6 +266,14 @@ def _fence_block(
 ) -> Block | None:
     i, end = span
     j, options = i + 1, {}
+    if directive and j < end and lines[j].strip() == "---":  # options as a YAML block
+        close = next((k for k in range(j + 1, end) if lines[k].strip() == "---"), None)
+        if close is not None:
+            for k in range(j + 1, close):
+                key, _, value = lines[k].partition(":")
+                if key.strip() in ("caption", "name"):
+                    options[key.strip()] = value.strip()
+            j = close + 1
     if directive:  # a directive fence: its options come first
         while j < end:
             option = _OPTION.match(lines[j])

@@ -17,14 +17,15 @@ def block_lines(item: BlockVerdict, label: str = "") -> list[str]:
     verdict = item.verdict
     where = f"{item.block.rel}:{item.block.line}"
     suffix = f" [Python {label}]" if label else ""
+    at = f" at line {verdict.example}" if verdict.example not in (0, item.block.line) else ""
     if verdict.status == "rotted":
         return [
-            f"{where}: rotted{suffix}",
+            f"{where}: rotted{at}{suffix}",
             f"    pasted: {verdict.pasted}",
             f"    now:    {verdict.now}",
         ]
     if verdict.status == "unchecked":
-        return [f"{where}: unchecked: {verdict.reason}{suffix}"]
+        return [f"{where}: unchecked{at}: {verdict.reason}{suffix}"]
     return [f"{where}: current{suffix}"]
 
 

@@ -37,7 +37,7 @@ def page_request(blocks: list[Block], timeout: float) -> Request:
     payload = json.dumps({"timeout": timeout, "examples": examples})
     code = DRIVER.read_text("utf-8") + f"\nrun_page({payload!r})\n"
     budget = min(PAGE_LIMIT, timeout * max(1, len(examples)) + 5)
-    return Request(code, style="script", timeout=budget, max_output=8 << 20, filename="audit.py")
+    return Request(code, style="script", timeout=budget, max_output=32 << 20, filename="audit.py")
 
 
 def run_pages(
@@ -73,10 +73,9 @@ def _decode(line: str) -> dict:
 
 
 def _why_stopped(outcome: str, detail: str, exception: object) -> str:
-    if outcome == "timeout":
-        return f"the page's interpreter {detail}"
+    """How the page's child ended, to complete "it stopped the page's interpreter (...)"."""
     if outcome == "returned":
-        return "the page's interpreter stopped early (its output was cut at the limit)"
+        return "its output was cut at the limit"
     if exception is not None:
-        return f"the page's interpreter stopped: {getattr(exception, 'type', 'an error')}"
-    return f"the page's interpreter {detail or outcome}"
+        return f"the session raised {getattr(exception, 'type', 'an error')} outside an example"
+    return detail or outcome

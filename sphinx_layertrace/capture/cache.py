@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sphinx_layertrace.capture.leftovers import pid_alive
+from sphinx_layertrace.capture import procs
 from sphinx_layertrace.model import SCHEMA_VERSION, Capture, SchemaError
 
 if TYPE_CHECKING:
@@ -48,16 +48,14 @@ KEY_RECIPE = 2  # 2: the child's code and the interpreter's build
 CHILD_DIR = Path(__file__).parent.parent / "child"
 #: Outcomes that are a property of the snippet, not of the machine's mood: only these are kept.
 CACHEABLE = frozenset({"raised", "returned"})
-#: Temporary files older than this are leftovers of a killed writer and are swept by prune().
-STALE_AFTER = 3600.0
+STALE_AFTER = 3600.0  # temporary files older than this are a killed writer's, whatever the pid
 PART_SUFFIX = ".part"
 
 _KEY_RE = re.compile(r"^[0-9a-f]{8,128}$")
-# What prune() may delete: its own entries and temporary files, nothing else a user keeps there
-# (a .gitignore, notes).
+# What prune() may delete: its entries and temporary files, not a user's .gitignore or notes
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{8,128}\.json$")
-# ``.<key>-<writer pid>-<n>.part``: a writer that is dead (killed) left it, whatever its age
-_TEMP_NAME = re.compile(r"^\.[0-9a-f]{1,16}-(?:(\d+)-\d+|[0-9A-Za-z_-]+)\.part$")
+_TEMP_NAME = re.compile(r"^\.[0-9a-f]{1,16}-[0-9A-Za-z_-]+\.part$")
+_TEMP_OWNER = re.compile(r"^\.[0-9a-f]{1,16}-(\d+)-\d+\.part$")  # the writer's pid
 _REPLACE_RETRIES = 10
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
 _CREATE_ATTEMPTS = 8
@@ -413,9 +411,9 @@ class CaptureCache:
     def prune(self, *, stale_after: float = STALE_AFTER) -> PruneReport:
         """Evict least recently used entries until the total is at most ``max_bytes``.
 
-        Also sweeps temporary files left by writers killed between creating and renaming them:
-        those of a dead pid, and any older than ``stale_after`` seconds (a writer on another
-        host). Safe to run while other processes read and write.
+        Also sweeps the temporary files of writers killed before renaming them: a dead pid's,
+        and any older than ``stale_after`` s (a writer on another machine). Safe to run while
+        other processes read and write.
         """
         try:
             items = list(os.scandir(self.directory))
@@ -443,8 +441,7 @@ class CaptureCache:
 
 
 def _sweep(items: list[os.DirEntry[str]], cutoff: float) -> tuple[list[tuple[int, str, int]], int]:
-    """Remove stale temporary files and legacy shards; the entries left as (mtime_ns, path,
-    size), and how many files went."""
+    """Remove stale temporary files and legacy shards; the entries left, and how many went."""
     entries: list[tuple[int, str, int]] = []
     swept = 0
     for item in items:
@@ -457,15 +454,19 @@ def _sweep(items: list[os.DirEntry[str]], cutoff: float) -> tuple[list[tuple[int
             st = item.stat(follow_symlinks=False)
         except OSError:
             continue
-        temp = _TEMP_NAME.match(item.name)
-        if temp:
-            if st.st_mtime < cutoff or not pid_alive(int(temp.group(1) or 0)):
+        if _TEMP_NAME.match(item.name):
+            if st.st_mtime < cutoff or _owner_dead(item.name):
                 with contextlib.suppress(OSError):
                     os.unlink(item.path)
                     swept += 1
         elif _ENTRY_NAME.match(item.name):
             entries.append((st.st_mtime_ns, item.path, st.st_size))
     return entries, swept
+
+
+def _owner_dead(name: str) -> bool:
+    found = _TEMP_OWNER.match(name)
+    return found is not None and not procs.pid_alive(int(found.group(1)))
 
 
 def _is_legacy_shard(entry: os.DirEntry[str]) -> bool:

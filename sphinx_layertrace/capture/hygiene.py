@@ -21,9 +21,13 @@ _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
 _UNTOUCHED_KEYS = frozenset({"code", "source", "schema"})
 MIN_SECRET = 6  # shorter values are ordinary words more often than secrets
 # In ASCII-only JSON text (what the worker writes), every string that ``Hygiene.text`` would
-# change shows one of these: a control or non-ASCII character is escaped as \b, \f or \uXXXX,
-# and an address starts with 0x. (\n, \r and \t are not controls here.)
-_JSON_MARKERS = (b"\\u", b"\\b", b"\\f", b"0x")
+# change shows one of these: a control character (C0 but \n, \r, \t; DEL; C1) is escaped as
+# \b, \f or \u00XX, a lone surrogate as \udXXX, and an address is 0x and 8+ hex digits.
+# Other escapes (``\u2026``, the ellipsis the child itself puts where it masked an address) and
+# a masked ``0x…`` leave nothing to clean: every network capture has one, in ``repr(timeout)``.
+_JSON_NEEDS_CLEANING = re.compile(
+    rb"\\u(?:00[01][0-9a-fA-F]|007[fF]|00[89][0-9a-fA-F]|[dD][89a-fA-F])|\\[bf]|0x[0-9a-fA-F]{8}"
+)
 _JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII that JSON writes as it is
 
 
@@ -82,11 +86,8 @@ class Hygiene:
         A fast, conservative look at the bytes: True whenever in doubt (a non-ASCII document,
         a secret or path that JSON would escape, or any of them appearing at all).
         """
-        if not raw.isascii():
+        if not raw.isascii() or _JSON_NEEDS_CLEANING.search(raw):
             return True
-        for marker in _JSON_MARKERS:
-            if marker in raw:
-                return True
         return any(needle is None or needle in raw for needle in self._needles())
 
     def _needles(self) -> tuple[bytes | None, ...]:

@@ -21,12 +21,13 @@ import shutil
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from sphinx_layertrace.capture import leftovers, procs
+from sphinx_layertrace.capture import procs
 from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import WORKER, Interpreter, current
 from sphinx_layertrace.child import protocol
@@ -140,7 +141,7 @@ class _ForkWorker:
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         try:
             self.proc = procs.popen_isolated(
-                [interpreter.executable, WORKER, "serve", str(parallel)],
+                [interpreter.executable, WORKER, "serve", str(parallel), str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.log,
@@ -212,9 +213,7 @@ class _ForkWorker:
         self.pending.clear()
         self.close()
 
-    def close(self, urgent: bool = False) -> None:
-        """End of input, a moment to finish, then SIGTERM (the worker kills its children and
-        removes its directories), and SIGKILL for whatever is left of the group."""
+    def close(self) -> None:
         if self.poller is not None:
             self.poller.close()
             self.poller = None
@@ -223,15 +222,9 @@ class _ForkWorker:
                 self.proc.stdin.close()
         except OSError:
             pass
-        for signal_first, wait in ((False, 0.0 if urgent else 2.0), (True, 1.0)):
-            if signal_first:
-                with contextlib.suppress(OSError):
-                    self.proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=wait)
-                break
-        procs.kill_tree(self.proc)
-        self.proc.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=2)
+        procs.stop_tree(self.proc)
         if self.proc.stdout:
             self.proc.stdout.close()
         self.log.close()
@@ -270,7 +263,15 @@ class Runner:
         self._workers: dict[str, _ForkWorker] = {}
         self._queue: list[_Job] = []
         self._spawned: list[_Spawned] = []
-        _sweep_once()
+        procs.sweep_stale(procs.temp_bases())  # what killed builds left behind
+        # Not closed (an exception, Ctrl-C, a runner dropped): at exit or collection, the
+        # workers are stopped anyway, without waiting for what they still had to run.
+        self._abort = weakref.finalize(self, _abort, self._workers, self._spawned)
+
+    @property
+    def unfinished(self) -> int:
+        """Snippets submitted whose result has not come back."""
+        return sum(1 for job in self._jobs.values() if job.result is None)
 
     # -- public interface -----------------------------------------------------------------
 
@@ -314,15 +315,16 @@ class Runner:
     def run(self, request: Request, interpreter: Interpreter | None = None) -> Capture:
         return self.result(self.submit(request, interpreter))
 
-    def running(self) -> int:
-        """How many submitted snippets have no result yet."""
-        return sum(1 for job in self._jobs.values() if job.result is None)
+    def abort(self) -> None:
+        """Stop the workers now, without waiting for what they still had to run."""
+        self._abort()
+        self._jobs.clear()
 
-    def close(self, urgent: bool = False) -> None:
-        """Stop every worker; ``urgent`` (an interrupted build) does not let them finish."""
+    def close(self) -> None:
+        self._abort.detach()
         for worker in self._workers.values():
             if not worker.dead:
-                worker.close(urgent)
+                worker.close()
         self._workers.clear()
         for spawned in self._spawned:
             procs.kill_tree(spawned.proc)
@@ -365,9 +367,11 @@ class Runner:
     def _start_spawned(self) -> None:
         while self._queue and len(self._spawned) < self.parallel:
             job = self._queue.pop(0)
+            # the pid in the name: a later build sweeps it if this process is killed first
             workdir = tempfile.mkdtemp(prefix=f"layertrace-{os.getpid()}-")
             Path(workdir, "request.json").write_text(
-                json.dumps(job.request.to_wire(job.ident)), encoding="utf-8"
+                json.dumps({**job.request.to_wire(job.ident), "parent": os.getpid()}),
+                encoding="utf-8",
             )
             try:
                 with open(os.path.join(workdir, "boot"), "wb") as boot:
@@ -432,15 +436,21 @@ class Runner:
             return Capture.from_dict(data)
 
 
-_SWEPT: list[bool] = []
-
-
-def _sweep_once() -> None:
-    """Once per process: remove the per-run directories that killed builds left behind (the
-    worker's under /dev/shm, the spawn engine's under the temp dir)."""
-    if not _SWEPT:
-        _SWEPT.append(True)
-        leftovers.sweep_dead_dirs(["/dev/shm", tempfile.gettempdir(), "/tmp"])
+def _abort(workers: dict[str, _ForkWorker], spawned: list[_Spawned]) -> None:
+    """Stop every worker and spawned child now, and remove the spawned children's directories."""
+    for worker in workers.values():
+        if not worker.dead:
+            worker.dead = True
+            procs.stop_tree(worker.proc, grace=0.5)
+            for stream in (worker.proc.stdin, worker.proc.stdout, worker.log):
+                with contextlib.suppress(OSError, AttributeError):
+                    stream.close()  # type: ignore[union-attr]
+    workers.clear()
+    for item in spawned:
+        procs.kill_tree(item.proc)
+        item.proc.wait()
+        shutil.rmtree(item.workdir, ignore_errors=True)
+    spawned.clear()
 
 
 def _read_status(workdir: str) -> dict | None:

@@ -27,6 +27,8 @@ def run_once(workdir):
         request = json.load(handle)
     if POSIX:
         die_with_parent()
+        if request.get("parent") and os.getppid() != request["parent"]:
+            return 1  # the parent died before the line above: no signal would come
     prepared = Prepared(interpreter_info(), PathMasker())
     if IS_LINUX and hasattr(os, "fork"):
         return supervise_once(request, workdir, prepared)

@@ -19,7 +19,7 @@ import sys
 import traceback
 
 MARK = "@@layertrace-audit@@ "
-MAX_OUTPUT = 64 * 1024
+MAX_OUTPUT = 16 * 1024  # of one example's output: enough to tell what differs
 _LOOKUPS = (
     "socket.getaddrinfo",
     "socket.gethostbyname",
@@ -27,7 +27,8 @@ _LOOKUPS = (
     "socket.gethostbyaddr",
 )
 _SENDS = ("socket.connect", "socket.sendto")
-_LOCAL_NAMES = ("", "localhost", "localhost.", "ip6-localhost", "ip6-loopback")
+#: Names that never reach a DNS server (the hosts file answers them); any other name is refused.
+_LOCAL_NAMES = ("", "localhost")
 
 
 class _Timeout(BaseException):
@@ -36,7 +37,7 @@ class _Timeout(BaseException):
 
 class _State:
     running = False
-    network = None  # type: str | None  # the host an example tried to reach, refused
+    network = ""  # the host an example tried to reach, refused
 
 
 def _local(host):
@@ -45,7 +46,7 @@ def _local(host):
     if isinstance(host, bytes):
         host = host.decode("ascii", "replace")
     host = str(host).strip("[]").lower()
-    if host in _LOCAL_NAMES or host.endswith(".localhost"):
+    if host in _LOCAL_NAMES:
         return True
     try:
         import ipaddress
@@ -67,7 +68,7 @@ def _audit(event, args):
     else:
         return
     if not _local(host):
-        _State.network = str(host)
+        _State.network = str(host).strip()
         raise OSError(errno.ENETUNREACH, "Network is unreachable (the audit reaches loopback only)")
 
 
@@ -138,7 +139,7 @@ def _run_one(example, index, globs, state):
     captured = io.StringIO()
     real = sys.stdout
     sys.stdout = captured
-    _State.network = None
+    _State.network = ""
     timer = hasattr(signal, "setitimer")
     try:
         code = compile(example["source"], "<doctest>", "single", state["flags"], True)
@@ -158,7 +159,7 @@ def _run_one(example, index, globs, state):
             signal.setitimer(signal.ITIMER_REAL, 0)
         sys.stdout = real
     result["output"] = captured.getvalue()[:MAX_OUTPUT]
-    result["network"] = _State.network
+    result["network"] = _State.network or None
     return result
 
 
@@ -172,9 +173,7 @@ def run_page(payload):
     if hasattr(signal, "SIGALRM"):
         signal.signal(signal.SIGALRM, _alarm)
     sys.displayhook = sys.__displayhook__
-    out = sys.__stdout__
-    if out is None:  # started without a stdout: nowhere to report
-        return
+    out = sys.stdout  # the child's capped stream; each example gets its own while it runs
     for index, example in enumerate(page["examples"]):
         result = _run_one(example, index, globs, state)
         try:

@@ -30,7 +30,11 @@ def prctl(option, value):
 
 
 def die_with_parent(signum=signal.SIGKILL):
-    """``signum`` when the parent goes, and adopt whatever a snippet reparents (Linux)."""
+    """``signum`` when the parent goes, and adopt whatever a snippet reparents (Linux).
+
+    The forking server asks for SIGTERM, which it handles by killing its children and removing
+    its directory (a SIGKILL would leave the directory behind); a snippet's child gets SIGKILL.
+    """
     prctl(PR_SET_PDEATHSIG, signum)
     prctl(PR_SET_CHILD_SUBREAPER, 1)
 

@@ -55,10 +55,9 @@ def colored_text(te):
     older interpreters, which have neither ``_colorize`` nor ``format(colorize=...)``."""
     if te is None:
         return ""
+    colorize = getattr(traceback, "_colorize", None)  # the traceback module's own (3.13+)
     try:
-        import _colorize
-
-        if not _colorize.can_colorize():
+        if colorize is None or not colorize.can_colorize():
             return ""
         return "".join(te.format(colorize=True))
     except Exception:
@@ -153,24 +152,30 @@ def describe_one(exc, walk, depth, te=None):
         data["notes"] = [masker.text(cap(str(n), MAX_MESSAGE)) for n in notes[:20]]
     if isinstance(exc, OSError):
         data.update(os_error_fields(exc, masker))
+        data.update(verify_fields(exc, masker))
     flat = flattened_errors(exc, masker)
     if flat:
         data["flattened"] = flat
     if depth < MAX_CHAIN:
-        _describe_linked(exc, data, walk, depth)
+        _describe_linked(exc, data, walk, depth, te)
     return data
 
 
-def _describe_linked(exc, data, walk, depth):
+def _describe_linked(exc, data, walk, depth, te):
+    """The cause, the context and a group's members. ``te`` (the TracebackException that
+    formatted the text, or None) already holds each linked exception's frames and header: they
+    are read from it, not extracted and formatted a second time; where it has none (a context
+    it left out, a cycle), they are worked out here."""
     for attr, key in (("__cause__", "cause"), ("__context__", "context")):
         linked = getattr(exc, attr)
         if isinstance(linked, BaseException) and id(linked) not in walk.seen:
-            data[key] = describe_one(linked, walk, depth + 1)
+            data[key] = describe_one(linked, walk, depth + 1, getattr(te, attr, None))
     subs = getattr(exc, "exceptions", None)
     if isinstance(subs, (list, tuple)) and _is_group(exc):
+        members = getattr(te, "exceptions", None) or ()
         data["exceptions"] = [
-            describe_one(sub, walk, depth + 1)
-            for sub in subs[:15]
+            describe_one(sub, walk, depth + 1, members[i] if i < len(members) else None)
+            for i, sub in enumerate(subs[:15])
             if isinstance(sub, BaseException) and id(sub) not in walk.seen
         ]
 
@@ -178,6 +183,18 @@ def _describe_linked(exc, data, walk, depth):
 def _is_group(exc):
     group = getattr(builtins, "BaseExceptionGroup", None)
     return group is not None and isinstance(exc, group)
+
+
+def verify_fields(exc, masker):
+    """OpenSSL's verify code and message of a certificate failure, as the exception holds them."""
+    fields = {}  # type: dict[str, object]
+    code = getattr(exc, "verify_code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        fields["verify_code"] = code
+    text = getattr(exc, "verify_message", None)
+    if isinstance(text, str) and text:
+        fields["verify_message"] = masker.text(cap(text, MAX_MESSAGE))
+    return fields
 
 
 def os_error_fields(exc, masker):

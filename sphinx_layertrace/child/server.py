@@ -24,13 +24,6 @@ from .snippet import run_here
 from .warmup import PRELOAD, Warmer, freeze, warm_formatting, warm_resolver
 
 _DUMP_SIGNAL = getattr(signal, "SIGUSR2", 0)  # 0: no dump signal (Windows)
-# What ends the worker cleanly: its parent's death (PR_SET_PDEATHSIG, Linux) sends SIGTERM, so
-# the children are killed and the temporary directories removed before it goes.
-_STOP_SIGNALS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
-
-
-def _stop(signum, frame):
-    raise SystemExit(128 + signum)
 
 
 class _Running:
@@ -63,8 +56,10 @@ class Server:
         self.outbox = bytearray()
         self.inbuf = b""
         self.eof = False
+        self.pid = os.getpid()
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else temp_dir()
-        # the pid in the name: a parent that finds the directory of a dead worker removes it
+        # the pid in the name: a later build sweeps the directory of a worker that was killed
+        # before it could remove it (capture/procs.py, sweep_stale)
         self.base = make_private_dir(base, "layertrace-%d-" % os.getpid())
 
     def preload(self):
@@ -86,22 +81,12 @@ class Server:
         self.warmer.hide()
         freeze()
 
-    def serve(self):
-        for signum in _STOP_SIGNALS:
-            signal.signal(signum, _stop)
+    def serve(self, parent=0):
+        signal.signal(signal.SIGTERM, self.terminate)
         die_with_parent(signal.SIGTERM)
-        try:
-            self.preload()
-            self.loop()
-        finally:
-            for signum in _STOP_SIGNALS:  # a second signal must not cut the cleanup short
-                signal.signal(signum, signal.SIG_IGN)
-            for pid in list(self.running):
-                kill_group(pid)
-            kill_descendants()
-            remove_tree(self.base)
-
-    def loop(self):
+        if parent and os.getppid() != parent:  # it died before the line above: no signal comes
+            self.terminate(signal.SIGTERM, None)
+        self.preload()
         wake_r, wake_w = os.pipe()
         for fd in (wake_r, wake_w):
             os.set_blocking(fd, False)
@@ -109,11 +94,28 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda *a: None)
         os.set_blocking(0, False)
         self.send({"ready": True, "info": self.prepared.info, "pid": os.getpid()})
-        while not (self.eof and not self.running and not self.queue):
-            self.step(wake_r)
-        while self.outbox:
-            select.select([], [1], [], 5)
-            self.flush()
+        try:
+            while not (self.eof and not self.running and not self.queue):
+                self.step(wake_r)
+            while self.outbox:
+                select.select([], [1], [], 5)
+                self.flush()
+        finally:
+            self.clean_up()
+
+    def clean_up(self):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        for pid in list(self.running):
+            kill_group(pid)
+        kill_descendants()
+        remove_tree(self.base)
+
+    def terminate(self, signum, frame):
+        """SIGTERM (the parent went, or asked): kill the children, remove the directory, go."""
+        if os.getpid() != self.pid:  # a child just forked, before it restored SIG_DFL
+            os._exit(128 + signum)
+        self.clean_up()
+        os._exit(0)
 
     def step(self, wake_r):
         """Start what may start, wait for input, a child's end or a deadline, and act on it."""
@@ -175,8 +177,7 @@ class Server:
                 os.setsid()
                 signal.set_wakeup_fd(-1)
                 _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-                for signum in _STOP_SIGNALS:  # a snippet gets the defaults a fresh process has
-                    _signal.signal(signum, _signal.SIG_DFL)
+                _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
                 die_with_parent()
                 if item.dump_at is not None:
                     request["dump_on"] = _DUMP_SIGNAL

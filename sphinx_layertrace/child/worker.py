@@ -3,7 +3,7 @@
 Standard library only, Python 3.8 syntax, and it never imports the rest of the package, because
 it runs under whichever CPython the author asked for::
 
-    python worker.py serve [PARALLEL]   the warm forking worker (server.py)
+    python worker.py serve [PARALLEL [PARENT]]   the warm forking worker (server.py)
     python worker.py once WORKDIR       one snippet in this fresh interpreter (once.py)
     python worker.py info               what this interpreter is (protocol.interpreter_info)
 
@@ -19,7 +19,7 @@ import sys
 # What a fresh interpreter has loaded before running anything: every other module is hidden
 # from a snippet, so a warm worker and a fresh interpreter look the same.
 _STARTUP = frozenset(sys.modules)
-_USAGE = "usage: worker.py serve [PARALLEL] | once WORKDIR | info\n"
+_USAGE = "usage: worker.py serve [PARALLEL [PARENT]] | once WORKDIR | info\n"
 
 
 def _load_package():
@@ -46,7 +46,8 @@ def main(argv):
         from _layertrace_child.server import Server
 
         os.set_blocking(1, False)
-        Server(int(argv[2]) if len(argv) > 2 else 2).serve()
+        parent = int(argv[3]) if len(argv) > 3 else 0
+        Server(int(argv[2]) if len(argv) > 2 else 2).serve(parent)
         return 0
     if command == "once" and len(argv) >= 3:
         from _layertrace_child.once import run_once

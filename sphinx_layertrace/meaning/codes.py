@@ -22,7 +22,7 @@ __all__ = ["DEFAULT_ERRNO_URL", "CodeExplanation", "code_kind", "explain", "fami
 class CodeExplanation:
     """One code of one exception, named and linked (``ECONNREFUSED``, ``EAI_NONAME``, ...)."""
 
-    kind: str  # "errno" | "winerror" | "eai" | "herror" | "ssl"
+    kind: str  # "errno" | "winerror" | "eai" | "herror" | "ssl" | "verify"
     number: int
     name: str
     description: str
@@ -75,6 +75,8 @@ def explain_in(exc: ExceptionInfo, fam: str, errno_url: str) -> list[CodeExplana
     out: list[CodeExplanation] = []
     if exc.winerror is not None:
         out.append(_winerror(exc.winerror, exc.strerror))
+    if exc.verify_code is not None:
+        out.append(_verify(exc.verify_code, exc.verify_message))
     if exc.errno is None or kind is None:
         return out
     number = exc.errno
@@ -182,6 +184,18 @@ def _herror(exc: ExceptionInfo, number: int) -> CodeExplanation:
         name=name,
         description=exc.strerror or text,
         url=tables.SOCKET_DOCS.format(name="herror"),
+    )
+
+
+def _verify(number: int, message: str) -> CodeExplanation:
+    """OpenSSL's certificate verify result: ``X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT`` (18)."""
+    name, text = tables.X509_VERIFY.get(number, (f"X509 verify error {number}", ""))
+    return CodeExplanation(
+        kind="verify",
+        number=number,
+        name=name,
+        description=message or text,
+        url=tables.OPENSSL_DOCS.format(name="X509_STORE_CTX_get_error"),
     )
 
 

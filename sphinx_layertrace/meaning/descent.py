@@ -50,6 +50,7 @@ class Descent:
     frames: tuple[Frame, ...]
     conversions: tuple[Conversion, ...]
     bottom: ExceptionInfo  # the innermost exception on the path: where the failure began
+    chain: tuple[ExceptionInfo, ...] = ()  # outermost first, hidden contexts included
 
 
 def descend(exc: ExceptionInfo) -> Descent:
@@ -67,7 +68,7 @@ def descend(exc: ExceptionInfo) -> Descent:
         )
         for upper, lower, link in reversed(list(zip(chain, chain[1:], links, strict=False)))
     )
-    return Descent(tuple(path), conversions, chain[-1])
+    return Descent(tuple(path), conversions, chain[-1], tuple(chain))
 
 
 def call_name(frame: Frame) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sphinx_layertrace.meaning.expect import NOTHING, capture_meets, code_names
-from sphinx_layertrace.model import Capture
+from sphinx_layertrace.model import Capture, ExceptionInfo
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,31 @@ class Drift:
         return f"expected {wanted}, got {outcome_words(self.capture)}"
 
     def _raised(self) -> str:
-        """The raised type, with its codes' names when the expectation pins a code (the type
-        alone may be what was expected: ``ConnectionRefusedError (ETIMEDOUT)``)."""
+        """What was raised, in the expectation's own terms: with its codes when a code is
+        pinned (``ConnectionRefusedError (ETIMEDOUT)``: the type alone may be what was
+        expected), and as the whole chain, outermost first, when a chain is expected."""
         exc = self.capture.exception
         assert exc is not None
-        if not any("(" in e for e in self.expected):
+        codes = any("(" in e for e in self.expected)
+        links = _chain(exc) if any(">" in e for e in self.expected) else [exc]
+        return " > ".join(self._link(link, codes) for link in links)
+
+    def _link(self, exc: ExceptionInfo, codes: bool) -> str:
+        if not codes:
             return exc.qualified
-        names = sorted(n for n in code_names(exc, self.capture.platform) if not n.startswith("WSA"))
-        return f"{exc.qualified} ({', '.join(names)})" if names else exc.qualified
+        names = code_names(exc, self.capture.platform)
+        shown = sorted(n for n in names if not n.startswith("WSA"))
+        return f"{exc.qualified} ({', '.join(shown)})" if shown else exc.qualified
+
+
+def _chain(exc: ExceptionInfo) -> list[ExceptionInfo]:
+    """The exception and what it came from (cause, else context), outermost first."""
+    found: list[ExceptionInfo] = []
+    current: ExceptionInfo | None = exc
+    while current is not None and not any(current is seen for seen in found):
+        found.append(current)
+        current = current.cause or current.context
+    return found
 
 
 def drift(expected: Sequence[str], capture: Capture) -> Drift | None:

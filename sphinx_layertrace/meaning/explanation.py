@@ -52,10 +52,23 @@ class StackEntry:
     layer: str
     calls: tuple[str, ...]
     component: str = ""
+    #: What this layer was asked: ``get(url='http://127.0.0.1:9/', ...)``, from the arguments the
+    #: child recorded for the component's first frame (redacted there); the kernel row's call
+    #: is already what the audit hook saw.
+    asked: str = ""
 
     @property
     def label(self) -> str:
         return f"{self.layer} · {self.component}" if self.component else self.layer
+
+
+@dataclass(frozen=True)
+class FlatRow:
+    """One lower error read from an exception object (``NoValidConnectionsError.errors``)."""
+
+    source: str  # where it was read: "paramiko NoValidConnectionsError.errors"
+    where: str  # the address or server it belongs to, or ""
+    error: str  # "ConnectionRefusedError: [Errno 111] Connection refused (ECONNREFUSED)"
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class Explanation:
     stack: tuple[StackEntry, ...] = ()
     #: The way back up, bottom to top: each exception caught and the one raised instead.
     conversions: tuple[Conversion, ...] = ()
+    #: Lower errors a library folded into an exception of the chain, read from the object.
+    flattened: tuple[FlatRow, ...] = ()
     _by_location: dict[Location, FrameMeaning] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -120,15 +135,17 @@ def explain_capture(
     if exc is None:
         return Explanation(capture)
     chain = exc.walk()
-    meanings: dict[Frame, FrameMeaning] = {}
+    # keyed by identity: hashing a frame hashes every field of it (its arguments included), and
+    # the frames outlive this call inside ``capture``
+    meanings: dict[int, FrameMeaning] = {}
 
     def meaning(frame: Frame) -> FrameMeaning:
-        found = meanings.get(frame)
+        found = meanings.get(id(frame))
         if found is None:
             href = (source_url(frame, capture.python) or "") if source_links else ""
             place = layers.place(frame)
             found = FrameMeaning(frame, place.layer, href, place.component, place.glue)
-            meanings[frame] = found
+            meanings[id(frame)] = found
         return found
 
     frames = tuple(meaning(frame) for item in chain for frame in item.frames)
@@ -149,6 +166,7 @@ def explain_capture(
         codes=_codes(chain, capture, errno_url or DEFAULT_ERRNO_URL),
         stack=_stack(path, kernel),
         conversions=descent.conversions,
+        flattened=_flattened(descent.chain),
         _by_location=by_location,
     )
 
@@ -171,10 +189,39 @@ def _stack(path: list[FrameMeaning], kernel: KernelCall | None) -> tuple[StackEn
         call = meaning.call
         last = entries[-1] if entries else None
         if last is not None and (last.layer, last.component) == (meaning.layer, meaning.component):
-            if call not in last.calls:
-                entries[-1] = StackEntry(last.layer, (*last.calls, call), last.component)
+            calls = last.calls if call in last.calls else (*last.calls, call)
+            asked = last.asked or asked_of(meaning.frame)
+            entries[-1] = StackEntry(last.layer, calls, last.component, asked)
         else:
-            entries.append(StackEntry(meaning.layer, (call,), meaning.component))
+            entries.append(
+                StackEntry(meaning.layer, (call,), meaning.component, asked_of(meaning.frame))
+            )
     if kernel is not None:
         entries.append(StackEntry(kernel.layer, (kernel.call,), kernel.component))
     return tuple(entries)
+
+
+def asked_of(frame: Frame) -> str:
+    """``create_connection(address=('127.0.0.1', 9), timeout=2)``, or "" without arguments."""
+    # the instance a method runs on says nothing the component's name does not (and its repr
+    # is an address that changes with every run)
+    arguments = [(n, v) for n, v in frame.arguments if n not in ("self", "cls")]
+    if not arguments:
+        return ""
+    shown = ", ".join(f"{name}={value}" for name, value in arguments)
+    return f"{frame.name}({shown})"
+
+
+def _flattened(chain: tuple[ExceptionInfo, ...]) -> tuple[FlatRow, ...]:
+    """The rows libraries kept on their exceptions; one already chained is not shown twice."""
+    rows: list[FlatRow] = []
+    for exc in chain:
+        for flat in exc.flattened:
+            if flat.same_as:
+                continue
+            name = flat.type if flat.module in ("", "builtins") else f"{flat.module}.{flat.type}"
+            error = f"{name}: {flat.message}" if flat.message else name
+            if flat.errno_name and flat.errno_name not in error:
+                error += f" ({flat.errno_name})"
+            rows.append(FlatRow(flat.source, flat.where, error))
+    return tuple(rows)

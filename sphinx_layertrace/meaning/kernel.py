@@ -203,6 +203,10 @@ def _ssl_answer(exc: ExceptionInfo) -> str:
     from the message in the fixed form CPython's ``_ssl`` module gives every ``SSLError``.
     """
     match = _SSL_MESSAGE.match(exc.message.strip())
+    if exc.verify_message:  # the child read it from the exception: OpenSSL's own words
+        reason = match["reason"] if match is not None else "CERTIFICATE_VERIFY_FAILED"
+        code = f" (verify code {exc.verify_code})" if exc.verify_code is not None else ""
+        return f"{reason}{code}: {exc.verify_message}"
     if match is None:
         return ""
     return f"{match['reason']}: {match['text']}"

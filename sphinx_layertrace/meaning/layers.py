@@ -143,6 +143,11 @@ class LayerMap:
     prefixes: dict[str, str] = field(default_factory=lambda: _built_in()[0], hash=False)
     components: dict[str, str] = field(default_factory=lambda: _built_in()[1], hash=False)
     glue: frozenset[tuple[str, str]] = field(default_factory=lambda: _built_in()[2])
+    #: (module, function) -> place, filled as frames are placed: a page's tracebacks repeat
+    #: the same few dozen functions, and three prefix walks per frame add up.
+    _places: dict[tuple[str, str], Place] = field(
+        default_factory=dict, hash=False, compare=False, repr=False
+    )
 
     @classmethod
     def build(cls, overrides: Mapping[str, Override] | None = None) -> LayerMap:
@@ -171,11 +176,19 @@ class LayerMap:
     def place(self, frame: Frame) -> Place:
         """The frame's layer, component and glue mark; the user's code is ``user`` alone."""
         if frame.origin == "user":
-            return Place("user")
+            return _USER
         module = _module_of(frame)
-        layer = self.layer_of_module(module) or "library"
-        component = longest(self.components, module) or module.partition(".")[0]
-        return Place(layer, component, is_glue(module, frame.name, self.glue))
+        key = (module, frame.name)
+        found = self._places.get(key)
+        if found is None:
+            layer = self.layer_of_module(module) or "library"
+            component = longest(self.components, module) or module.partition(".")[0]
+            found = Place(layer, component, is_glue(module, frame.name, self.glue))
+            self._places[key] = found
+        return found
+
+
+_USER = Place("user")
 
 
 def _module_of(frame: Frame) -> str:

@@ -347,3 +347,19 @@ SSL = _table(
     9 SSL_ERROR_INVALID_ERROR_CODE Python could not map the OpenSSL error
     """  # noqa: E501 (one code per line reads better than wrapped text)
 )
+# X509_V_ERR_* (ssl.SSLCertVerificationError.verify_code), X509_verify_cert_error_string texts.
+X509_VERIFY = _table(
+    """
+    2 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT unable to get issuer certificate
+    9 X509_V_ERR_CERT_NOT_YET_VALID certificate is not yet valid
+    10 X509_V_ERR_CERT_HAS_EXPIRED certificate has expired
+    18 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT self-signed certificate
+    19 X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN self-signed certificate in certificate chain
+    20 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY unable to get local issuer certificate
+    21 X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE unable to verify the first certificate
+    23 X509_V_ERR_CERT_REVOKED certificate revoked
+    26 X509_V_ERR_INVALID_PURPOSE unsuitable certificate purpose
+    62 X509_V_ERR_HOSTNAME_MISMATCH hostname mismatch
+    64 X509_V_ERR_IP_ADDRESS_MISMATCH IP address mismatch
+    """
+)

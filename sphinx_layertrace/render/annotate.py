@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sphinx_layertrace.meaning.explanation import Explanation
+from sphinx_layertrace.meaning.explanation import Explanation, FrameMeaning
 from sphinx_layertrace.meaning.kernel import KernelCall
 
 _FILE_LINE = re.compile(
@@ -40,7 +40,17 @@ class Segment:
         return f"{self.layer} · {self.component}" if self.component else self.layer
 
     def to_dict(self) -> dict[str, str]:
-        return {k: v for k, v in self.__dict__.items() if v}
+        """The fields that are set (a doctree keeps plain dicts; empty ones would bloat it)."""
+        out = {"kind": self.kind, "text": self.text}
+        for name in _OPTIONAL:
+            value = getattr(self, name)
+            if value:
+                out[name] = value
+        return out
+
+
+#: The fields of a :class:`Segment` besides ``kind`` and ``text``, all empty unless set.
+_OPTIONAL = ("layer", "href", "filename", "module", "component", "glue", "fold", "fold_label")
 
 
 def segments(explanation: Explanation) -> tuple[Segment, ...]:
@@ -59,13 +69,18 @@ def segments(explanation: Explanation) -> tuple[Segment, ...]:
 def _segments(text: str, explanation: Explanation) -> list[Segment]:
     out: list[Segment] = []
     lines = text.splitlines(keepends=True)
+    pending: list[str] = []  # text lines not yet in a segment: one segment per run of them
     i = 0
     while i < len(lines):
-        match = _FILE_LINE.match(lines[i].rstrip("\n"))
+        # every frame line has 'File "': the regex runs only where it can match
+        match = _FILE_LINE.match(lines[i].rstrip("\n")) if 'File "' in lines[i] else None
         if not match:
-            _append_text(out, lines[i])
+            pending.append(lines[i])
             i += 1
             continue
+        if pending:
+            out.append(Segment("text", "".join(pending)))
+            pending = []
         meaning = explanation.frame_at((match["file"], int(match["line"]), match["name"]))
         body = [lines[i]]
         depth = len(match["indent"]) + 2
@@ -77,31 +92,30 @@ def _segments(text: str, explanation: Explanation) -> list[Segment]:
         ):
             body.append(lines[i])
             i += 1
-        out.append(
-            Segment(
-                "frame",
-                "".join(body),
-                layer=meaning.layer if meaning else "",
-                href=meaning.href if meaning else "",
-                filename=match["file"],
-                module=meaning.frame.module if meaning else "",
-                component=meaning.component if meaning else "",
-                glue="glue" if meaning and meaning.glue else "",
-            )
-        )
+        out.append(_frame_segment("".join(body), match["file"], meaning))
+    if pending:
+        out.append(Segment("text", "".join(pending)))
     return out
+
+
+def _frame_segment(text: str, filename: str, meaning: FrameMeaning | None) -> Segment:
+    if meaning is None:
+        return Segment("frame", text, filename=filename)
+    return Segment(
+        "frame",
+        text,
+        meaning.layer,
+        meaning.href,
+        filename,
+        meaning.frame.module,
+        meaning.component,
+        "glue" if meaning.glue else "",
+    )
 
 
 def _indent_of(line: str) -> int:
     stripped = line.lstrip(" |")
     return len(line) - len(stripped)
-
-
-def _append_text(segments: list[Segment], line: str) -> None:
-    if segments and segments[-1].kind == "text":
-        segments[-1] = Segment("text", segments[-1].text + line)
-    else:
-        segments.append(Segment("text", line))
 
 
 def _insert_kernel(segments: list[Segment], header: str, kernel: KernelCall) -> list[Segment]:

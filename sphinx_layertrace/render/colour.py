@@ -10,6 +10,7 @@ see an escape code, and HTML adds classes (``lt-ansi-magenta``, ``lt-ansi-bold``
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from html import escape
@@ -72,19 +73,20 @@ def split(texts: Sequence[str | None], spans: list[Span]) -> list[list[list[int 
     """Per piece of the traceback, its spans relative to that piece. ``None`` pieces are not
     part of the text (the kernel's pseudo-frame) and get none."""
     out: list[list[list[int | str]]] = []
-    at = 0
+    at = first = 0  # spans before ``first`` end before the current piece (they are in order)
     for text in texts:
         if text is None:
             out.append([])
             continue
         end = at + len(text)
-        out.append(
-            [
-                [max(s, at) - at, min(e, end) - at, classes]
-                for s, e, classes in spans
-                if s < end and e > at
-            ]
-        )
+        while first < len(spans) and spans[first][1] <= at:
+            first += 1
+        share: list[list[int | str]] = []
+        for s, e, classes in itertools.islice(spans, first, None):
+            if s >= end:
+                break
+            share.append([max(s, at) - at, min(e, end) - at, classes])
+        out.append(share)
         at = end
     return out
 
@@ -92,6 +94,8 @@ def split(texts: Sequence[str | None], spans: list[Span]) -> list[list[list[int 
 def html(text: str, spans: Sequence[Sequence[int | str]], start: int = 0, end: int = -1) -> str:
     """``text[start:end]`` escaped, with each coloured run in a ``<span>``."""
     end = len(text) if end < 0 else end
+    if not spans:  # no colours (before 3.13, or turned off): the common case, kept cheap
+        return escape(text[start:end], quote=False)
     out: list[str] = []
     at = start
     for first, last, classes in spans:

@@ -17,7 +17,7 @@ from sphinx_layertrace.meaning.layers import LayerMap
 from sphinx_layertrace.model import Capture
 from sphinx_layertrace.render import colour
 from sphinx_layertrace.render.annotate import Segment, plain_text, segments
-from sphinx_layertrace.render.fold import DEFAULT_FOLD, fold
+from sphinx_layertrace.render.fold import DEFAULT_FOLD, folded_dicts
 from sphinx_layertrace.render.nodes import (
     layertrace_block,
     lt_details,
@@ -28,7 +28,7 @@ from sphinx_layertrace.render.nodes import (
 )
 from sphinx_layertrace.render.tabs import Shown, differs_line
 from sphinx_layertrace.render.transcript import session_text
-from sphinx_layertrace.render.words import caption, counted
+from sphinx_layertrace.render.words import FLATTENED_LABEL, caption, counted
 
 __all__ = ["ErrnoResolver", "RenderOptions", "Shown", "build", "caption", "counted"]
 
@@ -49,6 +49,7 @@ class RenderOptions:
     # HTML (whose visitor writes them from the node's attributes and never reads children).
     fallback: bool = True
     fold: int = DEFAULT_FOLD  # frames beyond which the HTML folds a traceback; 0 never
+    show_args: bool = True  # what each layer was asked, in the stack picture
     color: bool = True  # HTML shows the colours the capturing interpreter gave (3.13+)
 
 
@@ -61,7 +62,7 @@ def build(
     explained = [_explain(s.capture, options) if s.capture else None for s in shown]
     if len(shown) == 1:
         block.extend(_panel_body(shown[0], explained[0], options))
-        return block
+        return _name_folds(block, group)
     differs = differs_line(shown, explained)
     if differs:
         block += nodes.paragraph("", differs, classes=["lt-differs"])
@@ -73,6 +74,14 @@ def build(
         panel.extend(_panel_body(item, explanation, options))
         tabs += panel
     block += tabs
+    return _name_folds(block, group)
+
+
+def _name_folds(block: layertrace_block, group: str) -> layertrace_block:
+    """Give each traceback the prefix of its fold toggles' ids: unique across the whole site
+    (the group names the page and the block), so blocks can be put together anywhere."""
+    for number, node in enumerate(block.findall(lt_traceback)):
+        node["fold_prefix"] = f"{group}-{number}"
     return block
 
 
@@ -101,7 +110,7 @@ def _panel_body(
         out.append(nodes.paragraph("", options.drift, classes=["lt-drift", "lt-note"]))
     out.append(_outcome_line(capture))
     out.extend(_explanations(explanation, options))
-    out.append(_details(explanation, options.fallback))
+    out.append(_details(explanation, options))
     return out
 
 
@@ -122,6 +131,9 @@ def _session(capture: Capture) -> nodes.literal_block:
     text = session_text(capture)
     block = lt_session(text, text, classes=["lt-code"])
     block["language"] = "python" if capture.style == "script" else "pycon"
+    # Code that does not lex (a SyntaxError shown on purpose, a stray symbol) is shown less
+    # highlighted, without Sphinx's misc.highlighting_failure warning: the outcome says it all.
+    block["force"] = True
     return block
 
 
@@ -131,11 +143,10 @@ def _traceback(explanation: Explanation, limit: int, color: bool = True) -> lt_t
     # rawsource differs from the text, so Sphinx treats it as parsed-literal (no re-highlighting)
     # no-search: the search index keeps the outcome and errno lines, not every frame's words
     node = lt_traceback("layertrace traceback", text, classes=["lt-traceback", "no-search"])
-    folded = fold(cut, limit)
-    node["segments"] = [segment.to_dict() for segment in folded]
+    node["segments"] = folded_dicts(cut, limit)
     exc = explanation.exception
     if color and exc is not None and exc.colored:
-        _add_colours(node["segments"], folded, exc.formatted, exc.colored)
+        _add_colours(node["segments"], cut, exc.formatted, exc.colored)  # folding keeps texts
     node["language"] = "none"
     return node
 
@@ -186,15 +197,18 @@ def _explanations(explanation: Explanation, options: RenderOptions) -> list[node
             url = options.resolve_errno(item.name) or url
         para = nodes.paragraph(classes=["lt-errno"])
         para += nodes.reference("", "", nodes.literal(item.name, item.name), refuri=url)
-        label = {"winerror": "WinError", "eai": "getaddrinfo code", "herror": "h_errno"}.get(
-            item.kind, item.kind
-        )
+        label = {
+            "winerror": "WinError",
+            "eai": "getaddrinfo code",
+            "herror": "h_errno",
+            "verify": "OpenSSL verify code",
+        }.get(item.kind, item.kind)
         para += nodes.Text(f" ({label} {item.number}): {item.description}")
         out.append(para)
     return out
 
 
-def _details(explanation: Explanation, fallback: bool) -> lt_details:
+def _details(explanation: Explanation, options: RenderOptions) -> lt_details:
     """Kernel note, layer stack and caption: one node, attributes for HTML, nodes for others."""
     node = lt_details(classes=["lt-details", "no-search"])
     kernel = explanation.kernel
@@ -207,11 +221,18 @@ def _details(explanation: Explanation, fallback: bool) -> lt_details:
             "answer": kernel.answer,
         }
     node["stack"] = [
-        [entry.layer, " → ".join(entry.calls), entry.component] for entry in explanation.stack
+        [
+            entry.layer,
+            " → ".join(entry.calls),
+            entry.component,
+            entry.asked if options.show_args else "",
+        ]
+        for entry in explanation.stack
     ]
     node["conversions"] = [[c.lower, c.upper, c.how, c.where] for c in explanation.conversions]
+    node["flattened"] = [[row.source, row.where, row.error] for row in explanation.flattened]
     node["caption"] = caption(explanation.capture)
-    if fallback:
+    if options.fallback:
         node.extend(_details_nodes(node))
     return node
 
@@ -227,24 +248,37 @@ def _details_nodes(details: lt_details) -> list[nodes.Node]:
         para += nodes.reference("", kernel["manual"], refuri=kernel["url"])
         para += nodes.Text(f") and {kernel['answer']}.")
         out.append(para)
-    if details["stack"]:
-        out.append(_stack_nodes(details["stack"]))
+    if details["stack"] or details.get("flattened"):
+        out.append(_stack_nodes(details["stack"], details.get("flattened") or []))
     if details.get("conversions"):
         out.extend(_conversion_nodes(details["conversions"]))
     out.append(nodes.paragraph("", details["caption"], classes=["lt-meta"]))
     return out
 
 
-def _stack_nodes(stack: list[list[str]]) -> nodes.bullet_list:
-    """The path by component, top to bottom, as a list every builder can print."""
+def _stack_nodes(stack: list[list[str]], flattened: list[list[str]]) -> nodes.bullet_list:
+    """The path by component, top to bottom, as a list every builder can print; then the
+    errors a library kept on its exception, each marked as read from it."""
     out = nodes.bullet_list(classes=["lt-stack"])
-    for layer, calls, component in stack:
+    for layer, calls, component, *rest in stack:
         item = nodes.list_item(classes=[f"lt-stack-{layer}"])
         para = nodes.paragraph()
         label = f"{layer} · {component}" if component else layer
         para += nodes.inline("", label, classes=["lt-stack-layer"])
         para += nodes.Text(": ")
         para += nodes.literal("", calls)
+        asked = rest[0] if rest else ""
+        if asked:
+            para += nodes.inline("", " asked ", classes=["lt-asked-word"])
+            para += nodes.literal(asked, asked, classes=["lt-asked"])
+        item += para
+        out += item
+    for source, where, error in flattened:
+        item = nodes.list_item(classes=["lt-stack-flattened"])
+        para = nodes.paragraph()
+        para += nodes.inline("", FLATTENED_LABEL, classes=["lt-flat-label"])
+        para += nodes.Text(f" ({source}): {where + ': ' if where else ''}")
+        para += nodes.literal(error, error)
         item += para
         out += item
     return out

@@ -15,6 +15,7 @@ from typing import Any
 from docutils import nodes
 
 from sphinx_layertrace.render import colour
+from sphinx_layertrace.render.words import FLATTENED_LABEL
 
 
 class layertrace_pending(nodes.General, nodes.Element):
@@ -80,6 +81,7 @@ def visit_traceback_html(self: Any, node: lt_traceback) -> None:
     a checkbox and its label, both allowed inside ``<pre>``, open it without JavaScript.
     """
     out = [self.starttag(node, "pre", CLASS="lt-traceback literal-block", suffix="")]
+    prefix = node.get("fold_prefix", "lt")
     open_fold = ""
     for segment in node["segments"]:
         fold = segment.get("fold", "")
@@ -87,7 +89,7 @@ def visit_traceback_html(self: Any, node: lt_traceback) -> None:
             if open_fold:
                 out.append("</span>")
             if fold:
-                out.append(_fold_opening(self, segment.get("fold_label", "")))
+                out.append(_fold_opening(self, segment.get("fold_label", ""), prefix))
             open_fold = fold
         kind = segment.get("kind")
         if kind == "frame":
@@ -103,11 +105,11 @@ def visit_traceback_html(self: Any, node: lt_traceback) -> None:
     raise nodes.SkipNode
 
 
-def _fold_opening(self: Any, label: str) -> str:
-    """The toggle of one folded run; ids count per page, so they are unique and stable."""
+def _fold_opening(self: Any, label: str, prefix: str) -> str:
+    """The toggle of one folded run; ids are the block's prefix and a count, unique and stable."""
     number = getattr(self, "_layertrace_folds", 0) + 1
     self._layertrace_folds = number
-    ident = f"lt-fold-{number}"
+    ident = f"{escape(prefix)}-fold-{number}"
     return (
         f'<input class="lt-fold-toggle" type="checkbox" id="{ident}">'
         f'<label class="lt-fold-label" for="{ident}">{escape(label, quote=False)}</label>'
@@ -115,11 +117,29 @@ def _fold_opening(self: Any, label: str) -> str:
     )
 
 
-def _label_html(segment: dict[str, str]) -> str:
-    layer = segment.get("layer", "")
+#: The opening tag and label of a frame, per (layer, component, glue): a page repeats a few
+#: dozen of them hundreds of times, and escaping each again was a third of writing a block.
+_FRAME_PARTS: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+
+def _frame_parts(layer: str, component: str, glue: str) -> tuple[str, str]:
+    key = (layer, component, glue)
+    found = _FRAME_PARTS.get(key)
+    if found is None:
+        attrs = f' data-layer="{escape(layer)}"' if layer else ""
+        if component:
+            attrs += f' data-component="{escape(component)}"'
+        classes = "lt-frame lt-glue" if glue else "lt-frame"
+        found = (f'<span class="{classes}"{attrs}>', _label_html(layer, component))
+        if len(_FRAME_PARTS) > 4096:
+            _FRAME_PARTS.clear()
+        _FRAME_PARTS[key] = found
+    return found
+
+
+def _label_html(layer: str, component: str) -> str:
     if not layer:
         return ""
-    component = segment.get("component", "")
     text = f"{layer} · {component}" if component else layer
     return f'<span class="lt-label" data-layer="{escape(layer)}">{escape(text, quote=False)}</span>'
 
@@ -145,14 +165,8 @@ def _frame_html(segment: dict[str, Any]) -> str:
     first, newline, _ = text.partition("\n")
     first_html = _first_line_html(segment, first)
     rest_html = colour.html(text, segment.get("colors", ()), len(first) + len(newline))
-    attrs = f' data-layer="{escape(layer)}"' if layer else ""
-    if segment.get("component"):
-        attrs += f' data-component="{escape(segment["component"])}"'
-    classes = "lt-frame lt-glue" if segment.get("glue") else "lt-frame"
-    return (
-        f'<span class="{classes}"{attrs}>{first_html}{_label_html(segment)}{newline}'
-        f"{rest_html}</span>"
-    )
+    opening, label = _frame_parts(layer, segment.get("component", ""), segment.get("glue", ""))
+    return f"{opening}{first_html}{label}{newline}{rest_html}</span>"
 
 
 def _kernel_html(segment: dict[str, str]) -> str:
@@ -164,9 +178,10 @@ def _kernel_html(segment: dict[str, str]) -> str:
     if href:
         body = f'<a class="lt-manual" href="{escape(href)}">{body}</a>'
     who = component if component in ("OpenSSL", "WinSock") else f"the {component}"
+    label = _label_html(layer, segment.get("component", ""))
     return (
         f'<span class="lt-frame lt-kernel" data-layer="{escape(layer)}" '
-        f'aria-label="{escape(who)}\'s answer">{body}{_label_html(segment)}\n</span>'
+        f'aria-label="{escape(who)}\'s answer">{body}{label}\n</span>'
     )
 
 
@@ -196,23 +211,39 @@ def visit_details_html(self: Any, node: lt_details) -> None:
             f'(<a class="reference external" href="{encode(kernel["url"])}">'
             f"{encode(kernel['manual'])}</a>) and {encode(kernel['answer'])}.</p>\n"
         )
-    out.append(_stack_html(self, node.get("stack") or []))
+    out.append(_stack_html(self, node.get("stack") or [], node.get("flattened") or []))
     out.append(_conversions_html(self, node.get("conversions") or []))
     out.append(f'<p class="lt-meta">{encode(node.get("caption", ""))}</p>\n')
     self.body.append("".join(out))
     raise nodes.SkipNode
 
 
-def _stack_html(self: Any, stack: list[list[str]]) -> str:
-    if not stack:
+def _stack_html(self: Any, stack: list[list[str]], flattened: list[list[str]]) -> str:
+    """The path by component; each row with what its layer was asked; then the flattened rows."""
+    if not stack and not flattened:
         return ""
+    encode = self.encode
     out = ['<ul class="lt-stack simple">\n']
-    for layer, calls, component in stack:
+    for layer, calls, component, *rest in stack:
         label = f"{layer} · {component}" if component else layer
+        asked = rest[0] if rest else ""
+        shown = (
+            f' <span class="lt-asked-word">asked</span> '
+            f"{_literal_html(self, asked).replace('literal', 'literal lt-asked', 1)}"
+            if asked
+            else ""
+        )
         out.append(
-            f'<li class="lt-stack-{self.encode(layer)}" data-layer="{self.encode(layer)}"><p>'
-            f'<span class="lt-stack-layer">{self.encode(label)}</span>: '
-            f"{_literal_html(self, calls)}</p></li>\n"
+            f'<li class="lt-stack-{encode(layer)}" data-layer="{encode(layer)}"><p>'
+            f'<span class="lt-stack-layer">{encode(label)}</span>: '
+            f"{_literal_html(self, calls)}{shown}</p></li>\n"
+        )
+    for source, where, error in flattened:
+        place = f"{encode(where)}: " if where else ""
+        out.append(
+            f'<li class="lt-stack-flattened" data-flattened="{encode(source)}"><p>'
+            f'<span class="lt-flat-label">{encode(FLATTENED_LABEL)}</span> '
+            f"({encode(source)}): {place}{_literal_html(self, error)}</p></li>\n"
         )
     out.append("</ul>\n")
     return "".join(out)

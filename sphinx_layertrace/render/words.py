@@ -18,3 +18,7 @@ def caption(capture: Capture) -> str:
 def tab_label(capture: Capture) -> str:
     """The tab of a capture: its caption, and ``not recorded`` for one written by hand."""
     return caption(capture) + (" · not recorded" if capture.reconstructed else "")
+
+
+#: How a row of the picture read from an exception object is marked, in every output.
+FLATTENED_LABEL = "flattened · read from the exception"

@@ -9,10 +9,14 @@ Nothing is parsed from warnings or HTML.
 
 from __future__ import annotations
 
+import difflib
 import io
+import logging
 import os
+import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +63,9 @@ class Observed:
         """What a build would warn about: drift from ``:expect:``, a timeout, a crash; else ""."""
         return self.short
 
+
+#: the directives a misspelt name may have meant
+DIRECTIVES = ("layertrace", "layertrace-setup")
 
 #: subtypes judged per tab (:class:`Observed`); the others come straight from the warning
 OUTCOME_SUBTYPES = frozenset(
@@ -147,7 +154,8 @@ def collect(
         if interpreters:
             _run_under(app, session, interpreters)
         session.observer = _observer(result)
-        app.build(force_all=True)
+        with _misspelt_directives(result, app):
+            app.build(force_all=True)
         result.other = [f for f in result.other if not _suppressed(app, f.subtype)]
         result.observed = [o for o in result.observed if not _suppressed(app, o.subtype)]
         result.executed = session.executed
@@ -252,6 +260,42 @@ def _listener(result: Collected) -> Any:
         result.other.append(Finding(_display_path(file), line, subtype, message))
 
     return heard
+
+
+#: docutils' and MyST's words for a directive they do not know
+_UNKNOWN_DIRECTIVE = re.compile(r"Unknown directive type:? [\"'](?P<name>[^\"']+)[\"']")
+
+
+@contextmanager
+def _misspelt_directives(result: Collected, app: Any) -> Iterator[None]:
+    """docutils' error for ``.. layertrac::`` (the build reports it; the snippet silently stops
+    being checked), kept as a ``directive`` finding: the typo that removes a whole guard.
+    Sphinx hands a record to its handlers twice when it held it back while reading, so a
+    finding already kept is not kept again."""
+
+    class Heard(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            match = _UNKNOWN_DIRECTIVE.search(record.getMessage())
+            if match is None or not difflib.get_close_matches(
+                match["name"].lower(), DIRECTIVES, n=1, cutoff=0.75
+            ):
+                return
+            location = getattr(record, "location", None)
+            if isinstance(location, tuple) and location[0] in app.env.found_docs:
+                location = (app.env.doc2path(location[0]), location[1])
+            file, line = _where(location)
+            message = f"unknown directive {match['name']!r} (did you mean layertrace?)"
+            finding = Finding(_display_path(os.fspath(file)), line, "directive", message)
+            if finding not in result.other:
+                result.other.append(finding)
+
+    handler = Heard(logging.WARNING)
+    root = logging.getLogger("sphinx")  # sphinx.util.logging's namespace
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
 
 
 def _where(location: Any) -> tuple[str, int]:

@@ -16,7 +16,8 @@ from typing import Any
 from sphinx.util import logging
 
 from sphinx_layertrace.meaning.codes import DEFAULT_ERRNO_URL
-from sphinx_layertrace.meaning.layers import LAYERS
+from sphinx_layertrace.meaning.layers import LayerMap
+from sphinx_layertrace.render.fold import DEFAULT_FOLD
 from sphinx_layertrace.sphinxext import warnings
 
 logger = logging.getLogger(__name__)
@@ -59,12 +60,19 @@ def _str_mapping(value: Any) -> str | None:
 
 
 def _layers(value: Any) -> str | None:
-    problem = _str_mapping(value)
-    if problem:
-        return problem
-    for module, layer in value.items():
-        if layer not in LAYERS:
-            return f"entry {module!r}: {layer!r} is not one of {', '.join(LAYERS)}"
+    """A dict of module prefix -> layer, or -> ``(layer, component)``."""
+    if not isinstance(value, Mapping):
+        return "must be a dict of module prefix -> layer or (layer, component)"
+    try:
+        LayerMap.build(value)
+    except ValueError as exc:
+        return "entry " + str(exc).removeprefix("layertrace_layers: ")
+    return None
+
+
+def _fold(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return "must be a whole number of frames, 0 (never fold) or more"
     return None
 
 
@@ -122,8 +130,10 @@ OPTIONS: tuple[Option, ...] = (
         "layertrace_layers",
         {},
         "env",
-        "Module prefix → layer, added to or overriding the built-in map "
-        "(for example ``{'requests': 'application'}``).",
+        "Module prefix → layer, or → ``(layer, component)``, added to or overriding the "
+        "built-in maps (for example ``{'mylib': 'application', 'mylib.net': ('transport', "
+        "'mylib sockets')}``). The longest dotted prefix wins; these entries win over the "
+        "built-in ones.",
         _layers,
     ),
     Option(
@@ -178,6 +188,23 @@ OPTIONS: tuple[Option, ...] = (
         "Bytes of stdout, stderr and traceback kept per snippet; the rest is cut with a "
         "visible marker.",
         _size,
+    ),
+    Option(
+        "layertrace_show_args",
+        True,
+        "env",
+        "Show in the stack picture what each layer was asked (the arguments of the first frame "
+        "of each component, secrets redacted). ``:show-args: no`` turns it off per snippet.",
+        _bool,
+    ),
+    Option(
+        "layertrace_fold",
+        DEFAULT_FOLD,
+        "env",
+        "Frames beyond which the HTML folds a traceback (each component keeps its first and "
+        "last frame and the frame that raised); ``0`` never folds. ``:fold:`` overrides it "
+        "per snippet. Text and LaTeX always print every line.",
+        _fold,
     ),
 )
 

@@ -56,6 +56,24 @@ def _flag(argument: str) -> None:
         raise ValueError("takes no value")
 
 
+def _fold(argument: str) -> int:
+    text = (argument or "").strip()
+    if not text.isdigit():
+        raise ValueError("must be a whole number of frames (0 never folds)")
+    return int(text)
+
+
+_YES_NO = {"yes": True, "true": True, "on": True, "no": False, "false": False, "off": False}
+
+
+def _yes_no(argument: str) -> bool:
+    """``:show-args:`` alone means yes, as a flag would."""
+    text = (argument or "yes").strip().lower()
+    if text not in _YES_NO:
+        raise ValueError("must be yes or no")
+    return _YES_NO[text]
+
+
 def _expect(argument: str) -> list[str]:
     return list(parse_expect(argument or ""))
 
@@ -71,6 +89,8 @@ OPTIONS: dict[str, Callable[[str], Any]] = {
     "name": directives.unchanged,
     "class": directives.class_option,
     "platforms": _labels,
+    "fold": _fold,
+    "show-args": _yes_no,
 }
 
 _FIELD = re.compile(r":((?:[^:\\\s]|\\.)(?:[^:\\]|\\.)*):(?:\s+(.*))?$")
@@ -182,6 +202,8 @@ class LayertraceDirective(SphinxDirective):
             platforms=self.options.get("platforms", []),
             setup=list(self.state.document.get(SETUP_KEY, [])),
             classes=self.options.get("class", []),
+            fold=self.options.get("fold"),
+            show_args=self.options.get("show-args", config.layertrace_show_args),
         )
         self.set_source_info(node)
         if "caption" in self.options:

@@ -11,6 +11,7 @@ from sphinx.util import logging
 from sphinx_layertrace import STATIC
 from sphinx_layertrace.render.doctree import counted
 from sphinx_layertrace.render.nodes import layertrace_pending
+from sphinx_layertrace.sphinxext import torn
 from sphinx_layertrace.sphinxext.domain import LayertraceDomain
 from sphinx_layertrace.sphinxext.session import Session
 
@@ -21,14 +22,20 @@ QUIET_BUILDERS = frozenset({"dummy", "linkcheck", "doctest", "gettext", "changes
 
 
 def builder_inited(app: Any) -> None:
+    torn.builder_inited(app)
     if app.builder.name in QUIET_BUILDERS:
         app.layertrace = None
         return
     app.layertrace = Session(app)
-    if app.builder.format == "html":
-        static = os.fspath(STATIC)
-        if static not in app.config.html_static_path:
-            app.config.html_static_path.append(static)
+
+
+def add_static_path(app: Any, config: Any) -> None:
+    """``config-inited``: our CSS folder joins ``html_static_path`` before Sphinx compares the
+    configuration with the pickled one, so both hold it and no rebuild reads every page again
+    ("the configuration has changed: html_static_path")."""
+    static = os.fspath(STATIC)
+    if static not in config.html_static_path:
+        config.html_static_path.append(static)
 
 
 def before_read(app: Any, env: Any, docnames: list[str]) -> None:
@@ -79,6 +86,7 @@ def _submit(session: Session, planned: list) -> None:
 
 
 def build_finished(app: Any, exception: Exception | None) -> None:
+    torn.build_finished(app)
     session: Session | None = getattr(app, "layertrace", None)
     if session is None:
         return
@@ -95,27 +103,4 @@ def build_finished(app: Any, exception: Exception | None) -> None:
     if damaged:
         entries = counted(damaged, "damaged cache entry", "damaged cache entries")
         logger.info(f"layertrace: {entries} discarded and run again")
-    session.prune_cache()
-
-
-def search_index_damaged(app: Any, env: Any, added: Any, changed: Any, removed: Any) -> list[str]:
-    """Every document again when the HTML search index cannot be read back. A build killed
-    while Sphinx wrote it leaves it truncated; Sphinx then keeps the unchanged pages out of the
-    index (with a warning), and with no page to write it fails outright. Missing is the same:
-    a build killed before it wrote the index has written some pages."""
-    builder = app.builder
-    name = getattr(builder, "searchindex_filename", "")
-    if not name or not getattr(builder, "search", False) or not env.all_docs:
-        return []
-    try:
-        mode = "r" if getattr(builder, "indexer_dumps_unicode", True) else "rb"
-        with open(os.path.join(builder.outdir, name), mode) as stream:
-            builder.indexer_format.load(stream)
-    except FileNotFoundError:
-        # a new output directory (every page is written anyway), or a build killed before it
-        # wrote the index: the pages it did write would be left out of the index
-        return sorted(env.all_docs)
-    except Exception:  # truncated or garbled: whatever the format's reader raises
-        logger.info("layertrace: the search index is damaged (a killed build?): every page again")
-        return sorted(env.all_docs)
-    return []
+    session.prune_cache(after_kill=getattr(app, "layertrace_unfinished", False))

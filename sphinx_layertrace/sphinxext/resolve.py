@@ -86,6 +86,7 @@ class Resolver:
             resolve_errno=self._intersphinx_errno,
             fallback=self.fallback,
             fold=_fold_limit(node, self.config),
+            show_args=bool(node.get("show_args", self.config.layertrace_show_args)),
             color=self.config.layertrace_color,
         )
         group = f"lt-{self.docname}-{index}".replace("/", "-")
@@ -112,10 +113,10 @@ class Resolver:
 
 
 def _fold_limit(node: Any, config: Any) -> int:
-    """``:fold:`` of the snippet, else ``layertrace_fold``, else 12 (until both are declared)."""
+    """``:fold:`` of the snippet, else ``layertrace_fold`` (both validated where they are read)."""
     value = node.get("fold")
     if value is None:
-        value = getattr(config, "layertrace_fold", DEFAULT_FOLD)
+        value = config.layertrace_fold
     return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_FOLD
 
 

@@ -8,10 +8,14 @@ through the environment and the main process submits them at ``env-updated``.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import errno
 import hashlib
 import json
 import os
+import sys
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +27,10 @@ from sphinx_layertrace.capture import distributions
 from sphinx_layertrace.capture.cache import CaptureCache, cache_key, child_digest
 from sphinx_layertrace.capture.hygiene import Hygiene
 from sphinx_layertrace.capture.interpreters import Interpreter, MissingInterpreter, Registry
-from sphinx_layertrace.capture.leftovers import sweep_dead_parts
 from sphinx_layertrace.capture.runner import Request, Runner, child_environment
 from sphinx_layertrace.model import Capture
-from sphinx_layertrace.sphinxext import interrupt, warnings
+from sphinx_layertrace.render.words import counted
+from sphinx_layertrace.sphinxext import warnings
 from sphinx_layertrace.sphinxext.config import cache_dir, env_values
 
 logger = logging.getLogger(__name__)
@@ -244,7 +248,7 @@ class Session:
     def runner(self) -> Runner:
         if self._runner is None:
             self._runner = Runner(env=self.env_passed, hygiene=self.hygiene)
-            interrupt.watch(self._runner)
+            _OPEN.add(self)
         return self._runner
 
     def start_build(self) -> None:
@@ -276,18 +280,43 @@ class Session:
                 if self._runner.done(ticket):
                     self.keep(key, self._runner.result(ticket))
             self._tickets.clear()
-            interrupt.unwatch(self._runner)
             self._runner.close()
             self._runner = None
+        _OPEN.discard(self)
 
-    def prune_cache(self) -> None:
-        """Keep the cache under its size bound after a build that wrote to it; after any build,
-        remove the temporary files of killed writers (names only: a build that only read the
-        cache may follow a killed one)."""
-        if self.cache.stats.writes:
+    def prune_cache(self, after_kill: bool = False) -> None:
+        """Keep the cache under its size bound and sweep what killed writers left in it; only
+        after a build that wrote to it, or that followed one that did not finish."""
+        if self.cache.stats.writes or after_kill:
             self.cache.prune()
-        else:
-            sweep_dead_parts(self.cache.directory)
+
+    def interrupted(self) -> str:
+        """At exit with the worker still running (Ctrl-C: Sphinx emits no build-finished):
+        stop it at once and say, in one line, what was left."""
+        runner, self._runner = self._runner, None
+        if runner is None or os.getpid() != self.owner:
+            return ""
+        with contextlib.suppress(Exception):
+            runner.poll()  # what finished but was not read yet is not "left"
+        left = runner.unfinished
+        runner.abort()
+        if not left:
+            return ""
+        return f"layertrace: interrupted; {counted(left, 'snippet')} left unfinished"
+
+
+#: Sessions whose worker is running; what is left of them at exit is stopped by ``_at_exit``.
+_OPEN: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+@atexit.register
+def _at_exit() -> None:
+    for session in list(_OPEN):
+        line = session.interrupted()
+        if line:
+            with contextlib.suppress(Exception):
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
 
 
 #: What an errno means for the cache directory, as the one line a build says it.

@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,11 +95,9 @@ def base_url(site: Path, serve) -> str:
     return serve(site)
 
 
-@pytest.fixture(scope="session")
-def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not (shutil.which(path) or Path(path).is_file()):
-            pytest.fail(f"{path} is missing: run `bash tests/browser/ensure-chromium.sh`")
+def start_chromium(profile: Path, *, logs: bool = False, javascript: bool = True) -> Any:
+    """Headless Chromium as these machines allow it: no sandbox (root), no background
+    networking (the network is closed), 1280 x 900 at scale 1, a profile of its own."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -119,13 +118,27 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         "--hide-scrollbars",
         "--force-device-scale-factor=1",
         "--window-size=1280,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+        f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if logs:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     service = Service(CHROMEDRIVER, log_output=subprocess.DEVNULL)
     browser = webdriver.Chrome(service=service, options=options)
     browser.set_page_load_timeout(30)
+    return browser
+
+
+@pytest.fixture(scope="session")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not (shutil.which(path) or Path(path).is_file()):
+            pytest.fail(f"{path} is missing: run `bash tests/browser/ensure-chromium.sh`")
+    browser = start_chromium(tmp_path_factory.mktemp("chromium-profile"), logs=True)
     browser.set_script_timeout(30)
     try:
         yield browser

@@ -1,5 +1,7 @@
-"""The block in the five themes people use, light and dark: labels visible, axe clean, WCAG-AA
-contrast, and dark only where the theme itself is dark (screenshots in build/screenshots/)."""
+"""The block in the five themes people use, light and dark, at 1280 px and 390 px: labels
+visible (folds opened) without sideways scrolling, the traceback in the theme's code font size,
+axe clean, WCAG-AA contrast, and dark only where the theme itself is dark (screenshots in
+build/screenshots/)."""
 
 from __future__ import annotations
 
@@ -25,7 +27,18 @@ SWITCH = {
 }
 AA = 4.5
 #: the text inside a block whose contrast is measured: labels, frames, and the prose around them
-TEXT = (".lt-label", "pre.lt-traceback", ".lt-frame", ".lt-meta", ".lt-outcome", ".lt-stack-layer")
+TEXT = (
+    ".lt-label",
+    "pre.lt-traceback",
+    ".lt-frame",
+    ".lt-meta",
+    ".lt-outcome",
+    ".lt-stack-layer",
+    ".lt-fold-label",
+    ".lt-asked-word",
+)
+#: the widths a reader's window has: a laptop, and a phone held upright
+WIDTHS = (1280, 390)
 
 
 @pytest.fixture(scope="session")
@@ -150,12 +163,66 @@ def hidden_labels(driver) -> list[str]:
     """)
 
 
-@pytest.mark.parametrize("mode", ["light", "dark"])
+#: Open every folded run of frames, so that every label is on the page to be seen.
+OPEN_FOLDS = """
+for (const box of document.querySelectorAll('.layertrace .lt-fold-toggle')) { box.checked = true; }
+return document.querySelectorAll('.layertrace .lt-fold-toggle').length;
+"""
+
+#: Parts of the blocks that carry labels (and the page) wider than their box: a sideways scroll.
+#: The code above a traceback scrolls as every code block of the theme does; it has no labels.
+SIDEWAYS = """
+const out = [];
+const page = document.scrollingElement;
+if (page.scrollWidth > page.clientWidth + 1) {
+  out.push('page ' + page.scrollWidth + ' > ' + page.clientWidth);
+}
+for (const el of document.querySelectorAll(
+    '.layertrace, .layertrace pre.lt-traceback, .layertrace ul.lt-stack')) {
+  if (el.scrollWidth > el.clientWidth + 1) {
+    out.push(el.tagName + '.' + el.className + ' ' + el.scrollWidth + ' > ' + el.clientWidth);
+  }
+}
+return out;
+"""
+
+#: The computed font size of the traceback and of the code above it, per block.
+FONT_SIZES = """
+return Array.from(document.querySelectorAll('.layertrace')).map(block => {
+  const code = block.querySelector('.lt-code pre'), tb = block.querySelector('pre.lt-traceback');
+  return code && tb ? [getComputedStyle(tb).fontSize, getComputedStyle(code).fontSize] : null;
+}).filter(Boolean);
+"""
+
+
+@pytest.mark.parametrize(
+    "view",
+    [(mode, width) for mode in ("light", "dark") for width in WIDTHS],
+    ids=lambda view: f"{view[0]}-{view[1]}px",
+)
 @pytest.mark.parametrize("theme", THEMES)
-def test_block_in_theme(driver, themed, screenshots, theme, mode):
-    open_in_mode(themed, theme, mode)
+def test_block_in_theme(driver, themed, screenshots, theme, view):
+    mode, width = view
+    driver.set_window_size(width, 900)
+    try:
+        open_in_mode(themed, theme, mode)
+        _check_block(driver, theme, mode)
+        if width == WIDTHS[0]:
+            block = driver.find_element("css selector", ".layertrace")
+            driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", block)
+            block.screenshot(os.fspath(screenshots / f"theme-{theme}-{mode}.png"))
+    finally:
+        driver.set_window_size(1280, 900)
+
+
+def _check_block(driver, theme: str, mode: str) -> None:
     assert driver.find_elements("css selector", ".layertrace .lt-label"), "no label rendered"
+    assert driver.execute_script(OPEN_FOLDS) > 0, "the requests block is expected to fold"
     assert hidden_labels(driver) == []
+    sideways = driver.execute_script(SIDEWAYS)
+    assert sideways == [], "; ".join(sideways)
+    sizes = driver.execute_script(FONT_SIZES)
+    assert sizes and all(tb == code for tb, code in sizes), sizes
     weak = []
     for selector in TEXT:
         for entry in driver.execute_script(COLOURS, f".layertrace {selector}"):
@@ -168,9 +235,6 @@ def test_block_in_theme(driver, themed, screenshots, theme, mode):
     # the block is dark exactly where the theme is dark; light-only themes stay light
     dark = _block_background(driver) < 0.2
     assert dark == (mode == "dark" and theme in SWITCH), (theme, mode, dark)
-    block = driver.find_element("css selector", ".layertrace")
-    driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", block)
-    block.screenshot(os.fspath(screenshots / f"theme-{theme}-{mode}.png"))
 
 
 @pytest.mark.parametrize("theme", ["furo", "pydata_sphinx_theme"])
