@@ -35,6 +35,12 @@ _KINDS = (
     "import socket\nn = {n}\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
     "except OSError as exc:\n    raise ValueError('snippet %d' % n) from exc",
 )
+#: every 40th snippet also leaves a process behind in a session of its own: a kill must not
+#: leave it running either (it escapes the snippet's process group, not the worker's subreaping)
+_LEAVES_ONE = (
+    "import subprocess\nsubprocess.Popen(['sleep', '60'], start_new_session=True)\nn = {n}\n"
+    "raise ValueError('snippet %d' % n)"
+)
 _CODE_NUMBER = re.compile(r"n = (\d+)")
 _RAISED_NUMBER = re.compile(r"ValueError: snippet (\d+)")
 
@@ -58,7 +64,8 @@ def make_root(root: Path, cache: Path, tag: str, pages: int, per_page: int) -> i
         parts = [f"{name}\n{'=' * len(name)}\n"]
         for _ in range(per_page):
             number += 1
-            code = _KINDS[number % len(_KINDS)].format(n=number, port=CLOSED_PORT)
+            kind = _LEAVES_ONE if number % 40 == 7 else _KINDS[number % len(_KINDS)]
+            code = kind.format(n=number, port=CLOSED_PORT)
             body = "\n".join("   " + line for line in code.splitlines())
             parts.append(f".. layertrace::\n   :style: script\n\n{body}\n")
         (root / f"{name}.rst").write_text("\n".join(parts), encoding="utf-8")
