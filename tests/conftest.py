@@ -10,6 +10,10 @@ from hypothesis import HealthCheck, settings
 
 pytest_plugins = ("sphinx.testing.fixtures",)
 
+# Sphinx colours what it prints when CI=true (CI sets it) and the tests read that output as text:
+# every build the tests start prints plain, in CI as on a developer's machine.
+os.environ["NO_COLOR"] = "1"
+
 # The property tests (tests/test_fuzz_*.py): ``ci`` keeps ``make test`` fast and repeatable (few
 # examples, derandomized, no example database); ``fuzz`` is ``make fuzz``, minutes of random
 # search whose failures Hypothesis keeps in .hypothesis/ to replay first next time.
