@@ -55,7 +55,7 @@ def child(server, req: dict, workdir: str, out_fd: int) -> None:
     import _signal
     import signal
 
-    write_new, die_with_parent, kill_descendants, snippet_class = CHILD_API
+    write_new, die_with_parent, kill_descendants, snippet_class, leave_notes = CHILD_API
     marks: list[tuple[str, float, int]] = []
     last = usage()
 
@@ -81,7 +81,8 @@ def child(server, req: dict, workdir: str, out_fd: int) -> None:
     kill_descendants()
     data = json.dumps(report_, ensure_ascii=True).encode("ascii")
     write_new(os.path.join(workdir, "result.json"), data)
-    mark("kill_descendants, json, write")
+    leave_notes(workdir, server.prepared)
+    mark("kill_descendants, json, write, notes")
     os.write(out_fd, json.dumps(marks).encode())
     os._exit(0)
 
@@ -94,10 +95,10 @@ def main() -> int:
     from _layertrace_child.paths import remove_tree, write_new
     from _layertrace_child.procctl import die_with_parent, kill_descendants
     from _layertrace_child.server import Server
-    from _layertrace_child.snippet import Snippet
+    from _layertrace_child.snippet import Snippet, leave_notes
 
     global CHILD_API
-    CHILD_API = (write_new, die_with_parent, kill_descendants, Snippet)
+    CHILD_API = (write_new, die_with_parent, kill_descendants, Snippet, leave_notes)
     die_with_parent()  # as serve() does first: looks prctl up once, before any fork
     server = Server(2)
     server.preload()
@@ -122,7 +123,9 @@ def main() -> int:
             chunks.append(chunk)
         os.close(read_fd)
         _, status, ru = os.wait4(pid, 0)
-        remove_tree(workdir, os.listdir(workdir))
+        names = os.listdir(workdir)
+        server.warmer.learn(workdir, names)
+        remove_tree(workdir, names)
         after = usage()
         if status:
             print("child", i, "ended with status", status, file=sys.stderr)

@@ -160,3 +160,22 @@ def test_a_syntax_error_reads_exactly_as_python_i_prints_it(runner, code):
     capture = runner.run(Request(code, timeout=10))
     assert capture.exception.type in ("SyntaxError", "IndentationError")
     assert capture.exception.formatted == real
+
+
+CARETS = "import calendar\ncalendar.isleap('x')\n"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="caret anchors are 3.11+")
+def test_carets_the_worker_kept_read_as_python_i_draws_them(runner):
+    """The worker keeps the anchors of a segment from the second child that parsed it
+    (``child/carets.py``): the third run draws them from there, the same as the first."""
+    real = [line for line in real_repl_lines(CARETS) if set(line.strip()) <= set("~^")]
+    assert any("~" in line for line in real), real  # CPython anchors this operator in calendar.py
+    for _ in range(3):
+        formatted = runner.run(Request(CARETS, timeout=10)).exception.formatted
+        drawn = [
+            line
+            for line in formatted.splitlines()
+            if line.strip() and set(line.strip()) <= set("~^")
+        ]
+        assert drawn == real, formatted

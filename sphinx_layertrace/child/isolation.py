@@ -39,6 +39,7 @@ class Prepared:
         # size): a child reading socket.py again for every traceback costs it ~40 pages.
         self.sources = None
         self.distributions = None  # a Distributions index, built once before forking
+        self.carets = None  # a carets.Carets the server fills for its children
 
     def read_hard_limits(self):
         for name in _LIMIT_NAMES:

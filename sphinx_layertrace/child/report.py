@@ -24,7 +24,18 @@ MAX_CHAIN = 32
 _H_ERRNO = {1: "HOST_NOT_FOUND", 2: "TRY_AGAIN", 3: "NO_RECOVERY", 4: "NO_DATA"}
 
 
-def describe(exc, masker):
+def describe(exc, masker, carets=None):
+    """The exception as data; ``carets``: the worker's caret anchors, looked up, not parsed."""
+    if carets is not None:
+        carets.install()
+    try:
+        return _describe(exc, masker)
+    finally:
+        if carets is not None:
+            carets.remove()
+
+
+def _describe(exc, masker):
     strip_own_frames(exc)
     te = None
     try:

@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 
+from .carets import Carets
 from .distributions import Distributions
 from .isolation import POSIX, Prepared, user_tasks
 from .paths import PathMasker, make_private_dir, remove_tree, temp_dir
@@ -69,7 +70,8 @@ class Server:
                 __import__(name)
             except BaseException:
                 pass
-        warm_formatting(prepared.masker)
+        prepared.carets = Carets()
+        warm_formatting(prepared.masker, prepared.carets)
         prepared.sources = {
             name: entry[0] for name, entry in linecache.cache.items() if len(entry) == 4
         }
@@ -239,8 +241,7 @@ class Server:
             names = os.listdir(item.workdir)
         except OSError:
             names = []
-        if "sources" in names and self.prepared.sources is not None:
-            self.warmer.keep_sources(read_file(os.path.join(item.workdir, "sources"), 1 << 16))
+        self.warmer.learn(item.workdir, names)
         remove_tree(item.workdir, names)
         if raw is None:
             self.send({"id": item.request.get("id"), "result": result})

@@ -231,7 +231,7 @@ class Snippet:
         if exc is None:
             return None
         try:
-            return describe(exc, self.masker)
+            return describe(exc, self.masker, self.prepared.carets)
         except BaseException as failure:  # never lose the run because formatting failed
             return {
                 "type": type(exc).__name__,
@@ -296,23 +296,30 @@ def run_here(request, workdir, prepared):
             kill_descendants()
         data = json.dumps(result, ensure_ascii=True).encode("ascii")
         write_new(os.path.join(workdir, "result.json"), data)
-        if prepared.sources is not None:
-            note_sources(workdir, prepared.sources)
+        leave_notes(workdir, prepared)
         code = 0
     except BaseException:
         code = EXIT_NO_REPORT
     os._exit(code)
 
 
-def note_sources(workdir, kept):
-    """In a child: name the source files its report read that the worker does not keep yet."""
-    new = [
-        name
-        for name, entry in list(linecache.cache.items())
-        if name not in kept and len(entry) == 4 and entry[1] is not None
-    ]
-    if new:
-        try:
-            write_new(os.path.join(workdir, "sources"), "\n".join(new).encode("utf-8", "replace"))
-        except OSError:
-            pass
+def leave_notes(workdir, prepared):
+    """In a child, after its report: what the worker could keep for the next children (the
+    source files the report read, the caret segments it parsed); ``Warmer.learn`` reads them."""
+    notes = {}
+    if prepared.sources is not None:
+        kept = prepared.sources
+        new = [
+            name
+            for name, entry in list(linecache.cache.items())
+            if name not in kept and len(entry) == 4 and entry[1] is not None
+        ]
+        notes["sources"] = "\n".join(new).encode("utf-8", "replace")
+    if prepared.carets is not None:
+        notes["carets"] = prepared.carets.parsed()
+    for name, data in notes.items():
+        if data:
+            try:
+                write_new(os.path.join(workdir, name), data)
+            except OSError:
+                pass

@@ -13,7 +13,7 @@ import os
 import sys
 
 from . import imports
-from .protocol import CHILD_DIR
+from .protocol import CHILD_DIR, read_file
 from .repl import split_statements, walk
 from .report import describe
 
@@ -110,6 +110,14 @@ class Warmer:
         self.hide()
         freeze()
 
+    def learn(self, workdir, names):
+        """What a finished child noted for the next ones (``snippet.leave_notes``)."""
+        prepared = self.prepared
+        if "sources" in names and prepared.sources is not None:
+            self.keep_sources(read_file(os.path.join(workdir, "sources"), 1 << 16))
+        if "carets" in names and prepared.carets is not None:
+            prepared.carets.learn(read_file(os.path.join(workdir, "carets"), 1 << 16))
+
     def keep_sources(self, data):
         """Keep the lines of the files a child named (bounded; the child wrote the list after
         the snippet ran, so only real, small, regular .py files are read)."""
@@ -151,7 +159,7 @@ def _imported_names(trees):
     return names
 
 
-def warm_formatting(masker):
+def warm_formatting(masker, carets=None):
     """Run the traceback formatting path once in the worker, so no child pays for its first
     use, through a frame of socket.py: its lines stay in linecache for every child (a network
     snippet's traceback nearly always shows them). No connection: an unknown address family."""
@@ -161,9 +169,11 @@ def warm_formatting(masker):
         socket.socket(-12345)
     except Exception as exc:
         try:
-            describe(exc, masker)
+            describe(exc, masker, carets)
         except Exception:
             pass
+    if carets is not None:
+        carets.new = []  # parsed here: known to every child already
 
 
 def warm_resolver():
