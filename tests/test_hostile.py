@@ -143,6 +143,25 @@ def test_a_snippet_holds_no_descriptor_of_another_snippets_files():
         assert runner.result(sleeper).outcome == "returned"
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/fd")
+def test_a_snippet_holds_no_pipe_of_the_worker(runner):
+    """The forker tells the worker which child ended, over a pipe; the wake-up pipes carry
+    signals. A snippet holding one could forge another snippet's ending or stall the worker:
+    a child closes them all before the snippet runs (stdin reads /dev/null)."""
+    code = (
+        "import os\n"
+        "for fd in sorted(os.listdir('/proc/self/fd'), key=int):\n"
+        "    try:\n"
+        "        print(fd, os.readlink('/proc/self/fd/' + fd))\n"
+        "    except OSError:\n"
+        "        pass\n"
+    )
+    cap = runner.run(Request(code, timeout=5))
+    assert cap.outcome == "returned", cap.detail
+    assert "0 /dev/null" in cap.stdout
+    assert "pipe:" not in cap.stdout, cap.stdout
+
+
 def test_a_file_named_result_json_in_the_snippets_directory_is_just_a_file(runner):
     code = (
         "import json, os\n"
