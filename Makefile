@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sphinx_bench.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/explain_render.py
+	$(BIN)/python bench/fork_floor.py
 
 # one 45-frame chain explained and rendered in the main process (goal: at most 2 ms)
 bench-render: $(STAMP)
