@@ -66,6 +66,23 @@ def test_a_masked_address_is_not_a_reason_to_clean():
     assert Hygiene().needed(raw.replace(b"0x", b"0x7f3a2b1c"))
 
 
+def test_the_child_masks_the_address_of_a_refused_connections_timeout():
+    """The report of a refused ``create_connection`` (what each layer was asked included)
+    leaves the parent nothing to clean: no address is left for ``needed`` to see."""
+    import socket
+
+    from caught import raised
+
+    from sphinx_layertrace.child.paths import PathMasker
+    from sphinx_layertrace.child.report import describe
+
+    exc = raised(lambda: socket.create_connection(("127.0.0.1", 9)))
+    report = describe(exc, PathMasker())
+    asked = [pair for frame in report["frames"] for pair in frame.get("arguments", [])]
+    assert ["timeout", "<object object at 0x\u2026>"] in asked
+    assert not Hygiene().needed(json.dumps(report, ensure_ascii=True).encode("ascii"))
+
+
 def test_only_secret_looking_names_with_real_values_are_redacted():
     from sphinx_layertrace.capture.hygiene import secret_values
 
