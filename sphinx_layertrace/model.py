@@ -254,21 +254,28 @@ def _prune(value: Any) -> Any:
     field with a default can be left out (a required field such as an empty ``args`` or a
     ``None`` line number is always written), so ``from_dict`` rebuilds the same object.
     """
-    defaults = _defaults(type(value))
+    cls = type(value)
+    if cls in _SCALAR_TYPES:
+        return value
+    defaults = _defaults(cls)
     if defaults is not None:
         out = {}
         for name, has_default, default in defaults:
             item = getattr(value, name)
             if has_default and item == default:
                 continue
-            out[name] = _prune(item)
+            # most fields are strings and numbers: no call for them (a cache entry has ~150)
+            out[name] = item if type(item) in _SCALAR_TYPES else _prune(item)
         return out
     if isinstance(value, list | tuple):
-        return [_prune(item) for item in value]
+        return [item if type(item) in _SCALAR_TYPES else _prune(item) for item in value]
     if isinstance(value, dict):
         return {key: _prune(item) for key, item in value.items()}
     return value
 
+
+#: What :func:`_prune` returns as it is, without looking further.
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 #: Per dataclass: (field name, whether a default may be left out, the default), in order.
 _DEFAULTS: dict[type, tuple[tuple[str, bool, Any], ...] | None] = {}
@@ -328,9 +335,12 @@ _SCALARS: dict[str, tuple[type, ...]] = {
     "bool | None": (bool, type(None)),
 }
 
-#: Per dataclass: its field names, the defaults of the optional ones, the required ones, and the
-#: accepted types of its scalar fields.
-_Spec = tuple[frozenset[str], dict[str, Any], frozenset[str], dict[str, tuple[type, ...]]]
+# How _build reads each field, decided once per dataclass (not by four lookups per key).
+_NEST, _SEQUENCE, _PAIR, _SCALAR, _STRINGS = range(5)
+
+#: Per dataclass: the defaults of its optional fields, its required ones, and for each field
+#: how to read it (with the nested class, or a scalar's accepted types and exact types).
+_Spec = tuple[dict[str, Any], frozenset[str], dict[str, tuple[int, Any, Any]]]
 _SPECS: dict[type, _Spec] = {}
 
 
@@ -339,7 +349,7 @@ def _spec(cls: type) -> _Spec:
     if spec is None:
         defaults: dict[str, Any] = {}
         required = set()
-        scalars = {}
+        reads: dict[str, tuple[int, Any, Any]] = {}
         for f in dataclasses.fields(cls):
             if f.default is not dataclasses.MISSING:
                 defaults[f.name] = f.default
@@ -347,10 +357,18 @@ def _spec(cls: type) -> _Spec:
                 defaults[f.name] = f.default_factory()  # frozen values: safe to share
             else:
                 required.add(f.name)
-            if f.type in _SCALARS:
-                scalars[f.name] = _SCALARS[f.type]
-        names = frozenset(defaults) | required
-        spec = _SPECS[cls] = (names, defaults, frozenset(required), scalars)
+            if f.name in _NESTED:
+                reads[f.name] = (_NEST, _NESTED[f.name], None)
+            elif f.name in _SEQUENCES:
+                reads[f.name] = (_SEQUENCE, _SEQUENCES[f.name], None)
+            elif f.name in _PAIRS:
+                reads[f.name] = (_PAIR, None, None)
+            elif f.type in _SCALARS:
+                allowed = _SCALARS[f.type]
+                reads[f.name] = (_SCALAR, allowed, frozenset(allowed))
+            else:  # tuple[str, ...]
+                reads[f.name] = (_STRINGS, None, None)
+        spec = _SPECS[cls] = (defaults, frozenset(required), reads)
     return spec
 
 
@@ -366,25 +384,30 @@ def _build(cls: type[_T], data: dict[str, Any]) -> _T:
     """
     if not isinstance(data, dict):
         raise TypeError(f"{cls.__name__} must be an object, not {type(data).__name__}")
-    names, defaults, required, scalars = _spec(cls)
+    defaults, required, reads = _spec(cls)
     values = dict(defaults)
     for key, raw in data.items():
-        if key not in names:
+        read = reads.get(key)
+        if read is None:
             continue
-        if key in _NESTED:
-            values[key] = None if raw is None else _build(_NESTED[key], raw)
-        elif key in _SEQUENCES:
-            if not isinstance(raw, list | tuple):
-                raise TypeError(f"{cls.__name__}.{key} must be a list")
-            values[key] = tuple(_build(_SEQUENCES[key], item) for item in raw)
-        elif key in _PAIRS:
-            values[key] = _pairs(cls, key, raw)
-        elif key in scalars:
-            allowed = scalars[key]
-            if not isinstance(raw, allowed) or (isinstance(raw, bool) and bool not in allowed):
+        how, arg, exact = read
+        if how == _SCALAR:
+            # JSON gives exact types: a set lookup; anything else (a bool where only int
+            # is allowed, a subclass) is judged by isinstance as before
+            if type(raw) not in exact and (
+                not isinstance(raw, arg) or (isinstance(raw, bool) and bool not in arg)
+            ):
                 raise TypeError(f"{cls.__name__}.{key} has the wrong type ({type(raw).__name__})")
             values[key] = raw
-        else:  # tuple[str, ...]
+        elif how == _NEST:
+            values[key] = None if raw is None else _build(arg, raw)
+        elif how == _SEQUENCE:
+            if not isinstance(raw, list | tuple):
+                raise TypeError(f"{cls.__name__}.{key} must be a list")
+            values[key] = tuple([_build(arg, item) for item in raw])
+        elif how == _PAIR:
+            values[key] = _pairs(cls, key, raw)
+        else:
             if not isinstance(raw, list | tuple) or not all(isinstance(i, str) for i in raw):
                 raise TypeError(f"{cls.__name__}.{key} must be a list of strings")
             values[key] = tuple(raw)

@@ -28,6 +28,7 @@ MIN_SECRET = 6  # shorter values are ordinary words more often than secrets
 _JSON_NEEDS_CLEANING = re.compile(
     rb"\\u(?:00[01][0-9a-fA-F]|007[fF]|00[89][0-9a-fA-F]|[dD][89a-fA-F])|\\[bf]|0x[0-9a-fA-F]{8}"
 )
+_AS_IS = frozenset({int, float, bool, type(None)})  # what clean() returns untouched
 _JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII that JSON writes as it is
 
 
@@ -134,8 +135,9 @@ class Hygiene:
             if key == "colored":
                 return self.colored(value)
             return value if key in _UNTOUCHED_KEYS else self.text(value)
+        # numbers, booleans and None come back as they are: no call for them
         if isinstance(value, dict):
-            return {k: self.clean(v, k) for k, v in value.items()}
+            return {k: v if type(v) in _AS_IS else self.clean(v, k) for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.clean(item, key) for item in value]
+            return [item if type(item) in _AS_IS else self.clean(item, key) for item in value]
         return value

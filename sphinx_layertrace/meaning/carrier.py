@@ -18,10 +18,13 @@ def carries_code(exc: ExceptionInfo) -> bool:
 
 def printed_carrier(exc: ExceptionInfo | None) -> ExceptionInfo | None:
     """The last exception CPython prints that carries a code; None when none does."""
-    if exc is None:
-        return None
+    return None if exc is None else last_carrier(exc.walk())
+
+
+def last_carrier(chain: list[ExceptionInfo]) -> ExceptionInfo | None:
+    """:func:`printed_carrier` of a chain already walked (``ExceptionInfo.walk``)."""
     found = None
-    for item in exc.walk():
+    for item in chain:
         if carries_code(item):
             found = item
     return found
@@ -37,7 +40,12 @@ def failing_oserror(exc: ExceptionInfo | None) -> ExceptionInfo | None:
     """
     if exc is None:
         return None
-    chosen = printed_carrier(exc)
+    return failing_beneath(exc, printed_carrier(exc))
+
+
+def failing_beneath(exc: ExceptionInfo, chosen: ExceptionInfo | None) -> ExceptionInfo | None:
+    """:func:`failing_oserror` of ``exc`` whose printed carrier is already known (``chosen``):
+    the explanation finds that carrier anyway, and walking the chain again for it is waste."""
     if chosen is None:
         hidden = [e for e in walk_all(exc) if carries_code(e)]
         if not hidden:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sphinx_layertrace.meaning.carrier import failing_oserror, printed_carrier
+from sphinx_layertrace.meaning.carrier import failing_beneath, last_carrier
 from sphinx_layertrace.meaning.codes import CodeExplanation, explain
 from sphinx_layertrace.meaning.descent import Conversion, call_name, descend
 from sphinx_layertrace.meaning.kernel import KernelCall, kernel_call_for
@@ -152,8 +152,8 @@ def explain_capture(
     by_location: dict[Location, FrameMeaning] = {}
     for item in frames:
         by_location.setdefault((item.frame.filename, item.frame.lineno, item.frame.name), item)
-    carrier = printed_carrier(exc)
-    answered = failing_oserror(exc)
+    carrier = last_carrier(chain)  # the chain is walked once, here
+    answered = failing_beneath(exc, carrier)
     kernel = kernel_call_for(capture, answered)
     descent = descend(exc)
     path = [meaning(frame) for frame in descent.frames]

@@ -61,28 +61,37 @@ def build(
     block["outcome"] = first.outcome if first else "missing"
     explained = [_explain(s.capture, options) if s.capture else None for s in shown]
     if len(shown) == 1:
-        block.extend(_panel_body(shown[0], explained[0], options))
-        return _name_folds(block, group)
+        body = _panel_body(shown[0], explained[0], options)
+        _name_folds(body, group)
+        block.extend(body)
+        return block
     differs = differs_line(shown, explained)
     if differs:
         block += nodes.paragraph("", differs, classes=["lt-differs"])
     selected = next((n for n, s in enumerate(shown) if s.capture is not None), 0)
     tabs = lt_tabs(group=group, selected=selected)
-    for item, explanation in zip(shown, explained, strict=True):
+    bodies = [
+        _panel_body(item, explanation, options)
+        for item, explanation in zip(shown, explained, strict=True)
+    ]
+    _name_folds([node for body in bodies for node in body], group)
+    for item, body in zip(shown, bodies, strict=True):
         panel = lt_panel(label=item.label)
         panel += nodes.paragraph("", item.label, classes=["lt-panel-title"])
-        panel.extend(_panel_body(item, explanation, options))
+        panel.extend(body)
         tabs += panel
     block += tabs
-    return _name_folds(block, group)
-
-
-def _name_folds(block: layertrace_block, group: str) -> layertrace_block:
-    """Give each traceback the prefix of its fold toggles' ids: unique across the whole site
-    (the group names the page and the block), so blocks can be put together anywhere."""
-    for number, node in enumerate(block.findall(lt_traceback)):
-        node["fold_prefix"] = f"{group}-{number}"
     return block
+
+
+def _name_folds(body: list[nodes.Node], group: str) -> None:
+    """Give each traceback the prefix of its fold toggles' ids: unique across the whole site
+    (the group names the page and the block), so blocks can be put together anywhere.
+    Tracebacks are always top-level nodes of a panel body, in document order here: no need
+    to search the finished block's tree for them."""
+    tracebacks = [node for node in body if isinstance(node, lt_traceback)]
+    for number, node in enumerate(tracebacks):
+        node["fold_prefix"] = f"{group}-{number}"
 
 
 def _explain(capture: Capture, options: RenderOptions) -> Explanation:

@@ -22,7 +22,7 @@ from sphinx_layertrace.render.nodes import layertrace_pending
 from sphinx_layertrace.render.tabs import Shown, beside
 from sphinx_layertrace.render.words import caption
 from sphinx_layertrace.sphinxext import warnings
-from sphinx_layertrace.sphinxext.session import Planned, Session, snippet_id
+from sphinx_layertrace.sphinxext.session import Planned, Session
 
 logger = logging.getLogger(__name__)
 NOT_RUN = "not run: layertrace_execute is 'never' and no cached capture exists"
@@ -58,7 +58,7 @@ class Resolver:
             capture = session.capture(plan)
             shown.append(_shown(plan, capture))
         # Platform pages: frozen captures fill in for live ones not run here, then follow them.
-        frozen = session.frozen.for_snippet(snippet_id(node["code"], node["setup"], node["style"]))
+        frozen = session.frozen.for_node(node)
         shown = beside(
             shown,
             [p.names for p in planned],

@@ -368,3 +368,10 @@ class FrozenCaptures:
 
     def for_snippet(self, ident: str) -> list[Capture]:
         return self.by_snippet.get(ident, [])
+
+    def for_node(self, node: Any) -> list[Capture]:
+        """:meth:`for_snippet` of a pending node; its id (JSON and SHA-256 of the snippet) is
+        worked out only when capture files were loaded, which most builds have none of."""
+        if not self.by_snippet:
+            return []
+        return self.for_snippet(snippet_id(node["code"], node["setup"], node["style"]))
