@@ -329,6 +329,12 @@ def main() -> None:
     global SOURCE
     SOURCE = args.src.resolve() if args.src else None
     python = ensure_venv()
+    # As a wheel install has them: .pyc files for the extension, the worker's modules included
+    # (the worker runs with PYTHONDONTWRITEBYTECODE, as snippets do, so it never writes them and
+    # would compile its ~20 modules at every start, ~50 ms)
+    package = (SOURCE or Path(__file__).resolve().parent.parent) / "sphinx_layertrace"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([str(python), "-m", "compileall", "-q", str(package)], check=True, env=env)
     version = subprocess.run(
         [
             str(python),

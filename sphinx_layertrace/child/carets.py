@@ -14,6 +14,10 @@ snippet's own line is usually seen once, and the worker would parse it for nothi
 
 import traceback
 
+MYPY = False
+if MYPY:  # read by the type checker only: the child imports no typing at run time
+    from typing import Any  # noqa: F401 - used by the type comment below
+
 _FUNCTION = "_extract_caret_anchors_from_line_segment"  # 3.11+; older versions draw no anchors
 _MAX_KEPT = 2048
 _MAX_SEEN = 4096
@@ -24,7 +28,7 @@ class Carets:
     """Caret anchors by line segment: filled in the worker, looked up in its children."""
 
     def __init__(self):
-        self.parse = getattr(traceback, _FUNCTION, None)
+        self.parse = getattr(traceback, _FUNCTION, None)  # type: Any
         self.known = {}  # segment -> the anchors ``parse`` gave for it (None included)
         self.seen = set()  # segments named once, not parsed here yet
         self.passed = set()  # segments ``recurring`` gave out to be kept

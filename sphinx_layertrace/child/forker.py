@@ -41,7 +41,7 @@ class Forker:
         self.prepared = prepared
         self.warmer = warmer
         self.requests = self.replies = -1
-        self.wake = ()
+        self.wake = ()  # type: tuple[int, ...]
         self.inbuf = b""
 
     def start(self, close=()):

@@ -57,7 +57,7 @@ class Server:
         self.warmer = Warmer(self.prepared)
         self.running = {}  # pid -> _Running
         self.starting = {}  # token -> _Running, sent to the forker, no pid yet
-        self.forker = None  # (pid, the pipe to it, the pipe from it)
+        self.forker = (0, -1, -1)  # its pid, the pipe to it, the pipe from it (serve starts it)
         self.fromforker = b""
         self.warming = set()  # module names the forker was told to import
         self.kept = set()  # source files the forker was told to keep
@@ -118,7 +118,7 @@ class Server:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
         for pid in list(self.running):
             kill_group(pid)
-        if self.forker is not None:  # its children die with it (their parent-death signal)
+        if self.forker[0]:  # its children die with it (their parent-death signal)
             try:
                 os.kill(self.forker[0], signal.SIGKILL)
             except OSError:
