@@ -11,6 +11,7 @@ Only loopback is used (127.0.0.1 port 9, "discard", is closed on a normal machin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import resource
 import statistics
@@ -42,11 +43,21 @@ def engine(runner: Runner) -> Callable[[list[str]], None]:
 
 
 def _ticks(pid: int) -> float:
-    """CPU seconds of a process and of every child it has reaped (``/proc/PID/stat``)."""
+    """CPU seconds of a process and of every child it has reaped (``/proc/PID/stat``), and of
+    its live children too (with theirs): a helper process that outlives a round still counts."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
         fields = handle.read().rpartition(")")[2].split()
     # utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the name
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    total = sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            children = [int(p) for p in handle.read().split()]
+    except OSError:
+        children = []
+    for child in children:
+        with contextlib.suppress(OSError):  # it ended between the two reads
+            total += _ticks(child)
+    return total
 
 
 def _worker_pid(runner: Runner) -> int | None:
