@@ -11,7 +11,6 @@ Only loopback is used (127.0.0.1 port 9, "discard", is closed on a normal machin
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import resource
 import statistics
@@ -43,21 +42,11 @@ def engine(runner: Runner) -> Callable[[list[str]], None]:
 
 
 def _ticks(pid: int) -> float:
-    """CPU seconds of a process and of every child it has reaped (``/proc/PID/stat``), and of
-    its live children too (with theirs): a helper process that outlives a round still counts."""
+    """CPU seconds of a process and of every child it has reaped (``/proc/PID/stat``)."""
     with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
         fields = handle.read().rpartition(")")[2].split()
     # utime, stime, cutime, cstime are fields 14-17 of the line, 12-15 after the name
-    total = sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
-            children = [int(p) for p in handle.read().split()]
-    except OSError:
-        children = []
-    for child in children:
-        with contextlib.suppress(OSError):  # it ended between the two reads
-            total += _ticks(child)
-    return total
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _worker_pid(runner: Runner) -> int | None:

@@ -106,7 +106,7 @@ def main() -> int:
     for i in range(args.n):
         req = request(i)
         before = usage()
-        server.warmer.plan(req)
+        server.warmer.warm(server.warmer.plan(req))
         workdir = os.path.join(server.base, str(i))
         os.mkdir(workdir, 0o700)
         read_fd, write_fd = os.pipe()

@@ -145,9 +145,9 @@ def test_a_snippet_holds_no_descriptor_of_another_snippets_files():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/fd")
 def test_a_snippet_holds_no_pipe_of_the_worker(runner):
-    """The worker's wake-up pipe carries its SIGCHLDs: a snippet holding it could fill it and
-    stall the worker's loop. A child closes it before the snippet runs (stdin reads
-    /dev/null), so a snippet holds no pipe at all."""
+    """The forker tells the worker which child ended, over a pipe; the wake-up pipes carry
+    signals. A snippet holding one could forge another snippet's ending or stall the worker:
+    a child closes them all before the snippet runs (stdin reads /dev/null)."""
     code = (
         "import os\n"
         "for fd in sorted(os.listdir('/proc/self/fd'), key=int):\n"

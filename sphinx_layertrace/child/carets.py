@@ -31,6 +31,7 @@ class Carets:
         self.parse = getattr(traceback, _FUNCTION, None)  # type: Any
         self.known = {}  # segment -> the anchors ``parse`` gave for it (None included)
         self.seen = set()  # segments named once, not parsed here yet
+        self.passed = set()  # segments ``recurring`` gave out to be kept
         self.new = []  # segments this process parsed that the worker did not know
         self.saved = None
 
@@ -62,23 +63,40 @@ class Carets:
 
     def learn(self, data):
         """In the worker: the segments a child parsed, each kept the second time it comes."""
+        self.keep(self.recurring(data))
+
+    def recurring(self, data):
+        """The segments of a child's note (``parsed``) named for the second time: to keep.
+
+        The server asks this and passes what comes back to the forking process (``keep``),
+        so the segments met once cost the forking process nothing."""
         if self.parse is None or not data:
-            return
+            return []
         try:
             segments = data.decode("utf-8", "surrogatepass").split("\0")
         except UnicodeDecodeError:
-            return
+            return []
+        again = []
         for segment in segments:
-            if len(self.known) >= _MAX_KEPT:
-                return
-            if segment in self.known or len(segment) > _MAX_SEGMENT:
+            if segment in self.passed or segment in self.known or len(segment) > _MAX_SEGMENT:
                 continue
-            if segment not in self.seen:
+            if segment in self.seen and len(self.passed) < _MAX_KEPT:
+                self.seen.discard(segment)
+                self.passed.add(segment)
+                again.append(segment)
+            else:
                 if len(self.seen) >= _MAX_SEEN:
                     self.seen.clear()
                 self.seen.add(segment)
+        return again
+
+    def keep(self, segments):
+        """Parse and keep these segments (bounded): the children forked from now on look them up."""
+        for segment in segments:
+            if len(self.known) >= _MAX_KEPT:
+                return
+            if not isinstance(segment, str) or len(segment) > _MAX_SEGMENT:
                 continue
-            self.seen.discard(segment)
             try:
                 self.known[segment] = self.parse(segment)
             except Exception:

@@ -1,14 +1,17 @@
 """The warm forking worker (``serve``): many snippets at once, each in its own fresh child.
 
-It reads one JSON request per line on stdin, forks a fresh child per snippet (so every snippet
-starts from the same clean, already-imported state), enforces the timeout, kills whatever the
-snippet left behind and writes one JSON response per line to stdout. On Linux it is a child
-subreaper, so processes that escape with ``setsid`` come back to it.
+It reads one JSON request per line on stdin, has a fresh child forked per snippet (so every
+snippet starts from the same clean, already-imported state), enforces the timeout, kills
+whatever the snippet left behind and writes one JSON response per line to stdout. On Linux it
+is a child subreaper, so processes that escape with ``setsid`` come back to it.
+
+The forking itself happens in a second warm process (``forker.Forker``), forked from this one
+once: this loop then writes its pages without a copy-on-write fault after every fork.
 """
 
-import _signal
 import json
 import linecache
+import marshal
 import os
 import select
 import signal
@@ -17,12 +20,12 @@ import time
 
 from .carets import Carets
 from .distributions import Distributions
+from .forker import Forker
 from .isolation import POSIX, Prepared, user_tasks
 from .paths import PathMasker, make_private_dir, remove_tree, temp_dir
 from .procctl import die_with_parent, ending_of, kill_descendants, kill_group
 from .protocol import Ending, finish, interpreter_info, read_file
-from .snippet import run_here
-from .warmup import PRELOAD, Warmer, freeze, warm_formatting, warm_resolver
+from .warmup import PRELOAD, Warmer, freeze, read_notes, warm_formatting, warm_resolver
 
 _DUMP_SIGNAL = getattr(signal, "SIGUSR2", 0)  # 0: no dump signal (Windows)
 
@@ -52,13 +55,17 @@ class Server:
         if POSIX and os.getuid() != 0:
             self.prepared.user_tasks = user_tasks()  # once, before forking: children inherit it
         self.warmer = Warmer(self.prepared)
-        self.running = {}
+        self.running = {}  # pid -> _Running
+        self.starting = {}  # token -> _Running, sent to the forker, no pid yet
+        self.forker = (0, -1, -1)  # its pid, the pipe to it, the pipe from it (serve starts it)
+        self.fromforker = b""
+        self.warming = set()  # module names the forker was told to import
+        self.kept = set()  # source files the forker was told to keep
         self.queue = []
         self.outbox = bytearray()
         self.inbuf = b""
         self.eof = False
         self.pid = os.getpid()
-        self.wake = ()  # type: tuple[int, ...]  # the SIGCHLD wake-up pipe, set by serve
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else temp_dir()
         # the pid in the name: a later build sweeps the directory of a worker that was killed
         # before it could remove it (capture/procs.py, sweep_stale)
@@ -93,13 +100,13 @@ class Server:
         wake_r, wake_w = os.pipe()
         for fd in (wake_r, wake_w):
             os.set_blocking(fd, False)
-        self.wake = (wake_r, wake_w)
         signal.set_wakeup_fd(wake_w)
         signal.signal(signal.SIGCHLD, lambda *a: None)
         os.set_blocking(0, False)
+        self.forker = Forker(self.prepared, self.warmer).start(close=(wake_r, wake_w))
         self.send({"ready": True, "info": self.prepared.info, "pid": os.getpid()})
         try:
-            while not (self.eof and not self.running and not self.queue):
+            while not (self.eof and not self.running and not self.starting and not self.queue):
                 self.step(wake_r)
             while self.outbox:
                 select.select([], [1], [], 5)
@@ -111,6 +118,11 @@ class Server:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
         for pid in list(self.running):
             kill_group(pid)
+        if self.forker[0]:  # its children die with it (their parent-death signal)
+            try:
+                os.kill(self.forker[0], signal.SIGKILL)
+            except OSError:
+                pass
         kill_descendants()
         remove_tree(self.base)
 
@@ -125,7 +137,7 @@ class Server:
         """Start what may start, wait for input, a child's end or a deadline, and act on it."""
         self.start_queued()
         timeout = self.next_deadline()
-        readers = [wake_r] + ([] if self.eof else [0])
+        readers = [wake_r, self.forker[2]] + ([] if self.eof else [0])
         writers = [1] if self.outbox else []
         try:
             ready_r, ready_w, _ = select.select(readers, writers, [], timeout)
@@ -139,6 +151,8 @@ class Server:
                 pass
         if 0 in ready_r:
             self.read_requests()
+        if self.forker[2] in ready_r:
+            self.read_forker()
         self.reap()
         self.expire()
         if 1 in ready_w:
@@ -164,33 +178,66 @@ class Server:
                     pass
 
     def start_queued(self):
-        while self.queue and len(self.running) < self.parallel:
+        while self.queue and len(self.running) + len(self.starting) < self.parallel:
             self.start(self.queue.pop(0))
 
     def start(self, request):
-        self.warmer.plan(request)
-        stash = self.prepared.stash
-        if stash is not None and len(sys.modules) != stash.visible:
-            self.warmer.hide()  # something the worker ran imported a hidden module: hide again
+        """Plan the request here, then have the forker fork its child (``forker.py``)."""
+        names = [name for name in self.warmer.plan(request) if name not in self.warming]
+        if names:
+            self.warming.update(names)
+            self.tell(b"W", names)
         workdir = os.path.join(self.base, str(request.get("id", "x")))
         os.mkdir(workdir, 0o700)
         item = _Running(request, workdir, time.monotonic(), float(request.get("timeout", 10)))
-        pid = os.fork()
-        if pid == 0:
+        if item.dump_at is not None:
+            request["dump_on"] = int(_DUMP_SIGNAL)
+        token = b"%d" % id(item)
+        self.starting[token] = item
+        payload = marshal.dumps((request, workdir))
+        self.to_forker(b"R %s %d\n%s" % (token, len(payload), payload))
+
+    def tell(self, kind, value):
+        self.to_forker(kind + b" " + json.dumps(value, ensure_ascii=True).encode("ascii") + b"\n")
+
+    def to_forker(self, data):
+        view = memoryview(data)
+        while view:
             try:
-                os.setsid()
-                signal.set_wakeup_fd(-1)
-                for fd in self.wake:  # a snippet holding them could stall the worker's loop
-                    os.close(fd)
-                _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-                _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
-                die_with_parent()
-                if item.dump_at is not None:
-                    request["dump_on"] = _DUMP_SIGNAL
-                run_here(request, workdir, self.prepared)
-            finally:
-                os._exit(71)
-        self.running[pid] = item
+                view = view[os.write(self.forker[1], view) :]
+            except InterruptedError:
+                continue
+            except OSError:  # the forker is gone: reap() sees it and the worker ends
+                return
+
+    def read_forker(self):
+        try:
+            data = os.read(self.forker[2], 1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            raise SystemExit(70)  # the forker died: nothing can run any more
+        self.fromforker += data
+        while b"\n" in self.fromforker:
+            line, self.fromforker = self.fromforker.split(b"\n", 1)
+            kind, first, second = (line.split(b" ") + [b"", b""])[:3]
+            if kind == b"P":
+                item = self.starting.pop(first, None)
+                if item is not None:
+                    self.running[int(second)] = item
+            elif kind == b"X":
+                item = self.running.pop(int(first), None)
+                if item is not None:
+                    self.finished(int(first), item, int(second))
+            elif kind == b"F":
+                item = self.starting.pop(first, None)
+                if item is not None:
+                    remove_tree(item.workdir)
+                    detail = "worker: could not fork: %s" % os.strerror(int(second))
+                    result = {"schema": 1, "outcome": "error", "detail": detail}
+                    self.send({"id": item.request.get("id"), "result": result})
 
     def next_deadline(self):
         if not self.running:
@@ -216,21 +263,21 @@ class Server:
                     pass
 
     def reap(self):
+        """Reap orphans adopted as subreaper (already dead); the forker's end ends the worker."""
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, _ = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            item = self.running.pop(pid, None)
-            if item is not None:  # else an adopted orphan, already dead
-                self.finished(pid, item, status)
+            if pid == self.forker[0]:
+                raise SystemExit(70)
 
     def finished(self, pid, item, status):
         duration = time.monotonic() - item.started
         kill_group(pid)
-        kill_descendants(keep=self.running.keys(), threads=False)
+        kill_descendants(keep=(self.forker[0],), threads=False)
         kind, code = ending_of(status)
         if kind == "signal" and item.dump_at is False and code == _DUMP_SIGNAL:
             item.timed_out = True  # the snippet undid faulthandler's handler; it was hanging
@@ -245,7 +292,7 @@ class Server:
             names = os.listdir(item.workdir)
         except OSError:
             names = []
-        self.warmer.learn(item.workdir, names)
+        self.pass_on(read_notes(item.workdir, names))
         remove_tree(item.workdir, names)
         if raw is None:
             self.send({"id": item.request.get("id"), "result": result})
@@ -260,6 +307,21 @@ class Server:
             repr(round(duration, 6)).encode("ascii"),
         )
         self.flush()
+
+    def pass_on(self, notes):
+        """Tell the forker what a child noted that its next children could use: source files
+        not named before, caret segments named for the second time (``carets.recurring``)."""
+        prepared = self.prepared
+        if notes.get("sources") and prepared.sources is not None:
+            text = notes["sources"].decode("utf-8", "replace")
+            names = [name for name in text.split("\n") if name and name not in self.kept]
+            if names and len(self.kept) < 256:
+                self.kept.update(names)
+                self.tell(b"S", "\n".join(names))
+        if notes.get("carets") and prepared.carets is not None:
+            segments = prepared.carets.recurring(notes["carets"])
+            if segments:
+                self.tell(b"C", segments)
 
     def described(self, item, ending):
         """The response of a child that left no usable result document."""

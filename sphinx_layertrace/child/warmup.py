@@ -68,7 +68,7 @@ class Warmer:
 
     def plan(self, request):
         """Before forking: split a REPL snippet into its statements (the child would parse it
-        again) and warm the modules it and its setup code import."""
+        again); returns the modules it and its setup code import, for ``warm``."""
         trees = []  # type: list
         if request.get("style", "repl") != "script":
             try:
@@ -81,7 +81,7 @@ class Warmer:
                 trees.append(ast.parse(source))
             except Exception:
                 pass
-        self.warm(_imported_names(trees))
+        return _imported_names(trees)
 
     def warm(self, names):
         """Import, into the warm worker, the stdlib modules named here (each once); read the
@@ -111,12 +111,13 @@ class Warmer:
         freeze()
 
     def learn(self, workdir, names):
-        """What a finished child noted for the next ones (``snippet.leave_notes``)."""
-        prepared = self.prepared
-        if "sources" in names and prepared.sources is not None:
-            self.keep_sources(read_file(os.path.join(workdir, "sources"), 1 << 16))
-        if "carets" in names and prepared.carets is not None:
-            prepared.carets.learn(read_file(os.path.join(workdir, "carets"), 1 << 16))
+        """What a finished child noted for the next ones (``snippet.leave_notes``), kept in
+        this process (the bench forks from it); the server passes notes on to its forker."""
+        notes = read_notes(workdir, names)
+        if "sources" in notes and self.prepared.sources is not None:
+            self.keep_sources(notes["sources"])
+        if "carets" in notes and self.prepared.carets is not None:
+            self.prepared.carets.learn(notes["carets"])
 
     def keep_sources(self, data):
         """Keep the lines of the files a child named (bounded; the child wrote the list after
@@ -146,6 +147,15 @@ class Warmer:
             added = True
         if added:
             freeze()
+
+
+def read_notes(workdir, names):
+    """``{note: bytes}``: the notes a finished child left in its directory (bounded)."""
+    return {
+        note: read_file(os.path.join(workdir, note), 1 << 16)
+        for note in ("sources", "carets")
+        if note in names
+    }
 
 
 def _imported_names(trees):
