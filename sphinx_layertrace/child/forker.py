@@ -30,7 +30,7 @@ import select
 import signal
 import sys
 
-from .procctl import PR_SET_PDEATHSIG, die_with_parent, prctl
+from .procctl import PR_SET_PDEATHSIG, die_with_parent, prctl, reaped, write_all
 from .snippet import run_here
 
 
@@ -148,22 +148,11 @@ class Forker:
         self.reply(b"P %s %d\n" % (token, pid))
 
     def reap(self):
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, status in reaped():
             self.reply(b"X %d %d\n" % (pid, status))
 
     def reply(self, data):
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(self.replies, view) :]
-            except InterruptedError:
-                continue
+        write_all(self.replies, data)
 
 
 def _close(fd):

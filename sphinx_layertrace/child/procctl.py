@@ -84,6 +84,28 @@ def kill_descendants(keep=(), threads=True):
     return killed
 
 
+def reaped():
+    """``(pid, status)`` of each child of this process that has ended, without waiting."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status
+
+
+def write_all(fd, data):
+    """Write all of ``data`` to a blocking pipe (a signal can cut a large write short)."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except InterruptedError:
+            continue
+
+
 def kill_group(pgid):
     if not POSIX:
         return

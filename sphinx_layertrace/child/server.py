@@ -23,7 +23,7 @@ from .distributions import Distributions
 from .forker import Forker
 from .isolation import POSIX, Prepared, user_tasks
 from .paths import PathMasker, make_private_dir, remove_tree, temp_dir
-from .procctl import die_with_parent, ending_of, kill_descendants, kill_group
+from .procctl import die_with_parent, ending_of, kill_descendants, kill_group, reaped, write_all
 from .protocol import Ending, finish, interpreter_info, read_file
 from .warmup import PRELOAD, Warmer, freeze, read_notes, warm_formatting, warm_resolver
 
@@ -201,14 +201,10 @@ class Server:
         self.to_forker(kind + b" " + json.dumps(value, ensure_ascii=True).encode("ascii") + b"\n")
 
     def to_forker(self, data):
-        view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(self.forker[1], view) :]
-            except InterruptedError:
-                continue
-            except OSError:  # the forker is gone: reap() sees it and the worker ends
-                return
+        try:
+            write_all(self.forker[1], data)
+        except OSError:  # the forker is gone: reap() sees it and the worker ends
+            pass
 
     def read_forker(self):
         try:
@@ -264,13 +260,7 @@ class Server:
 
     def reap(self):
         """Reap orphans adopted as subreaper (already dead); the forker's end ends the worker."""
-        while True:
-            try:
-                pid, _ = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        for pid, _ in reaped():
             if pid == self.forker[0]:
                 raise SystemExit(70)
 
