@@ -45,6 +45,16 @@ def request(i: int) -> dict:
     }  # fmt: skip
 
 
+def learn(server, workdir: str, names: list[str], read_notes) -> None:
+    """What the real worker's forker keeps from a child's notes, kept here (no forker)."""
+    notes = read_notes(workdir, names)
+    prepared = server.prepared
+    if "sources" in notes and prepared.sources is not None:
+        server.warmer.keep_sources(notes["sources"])
+    if "carets" in notes and prepared.carets is not None:
+        prepared.carets.learn(notes["carets"])
+
+
 def usage() -> tuple[float, int]:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime, ru.ru_minflt
@@ -94,7 +104,7 @@ def main() -> int:
     load()
     from _layertrace_child.paths import remove_tree, write_new
     from _layertrace_child.procctl import die_with_parent, kill_descendants
-    from _layertrace_child.server import Server
+    from _layertrace_child.server import Server, read_notes
     from _layertrace_child.snippet import Snippet, leave_notes
 
     global CHILD_API
@@ -124,7 +134,7 @@ def main() -> int:
         os.close(read_fd)
         _, status, ru = os.wait4(pid, 0)
         names = os.listdir(workdir)
-        server.warmer.learn(workdir, names)
+        learn(server, workdir, names, read_notes)
         remove_tree(workdir, names)
         after = usage()
         if status:

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sphinx_layertrace.child.protocol import ADDRESS, ADDRESS_MASK
+
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|AUTH|COOKIE|CREDENTIAL", re.IGNORECASE)
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _SGR = re.compile(r"(\x1b\[[0-9;]*m)")  # colour codes: kept in the "colored" traceback only
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
 _UNTOUCHED_KEYS = frozenset({"code", "source", "schema"})
 MIN_SECRET = 6  # shorter values are ordinary words more often than secrets
 # In ASCII-only JSON text (what the worker writes), every string that ``Hygiene.text`` would
@@ -115,7 +116,7 @@ class Hygiene:
         for path, label in self.paths:
             if path and path in text:
                 text = text.replace(path, label)
-        return _ADDRESS.sub("0x…", text) if "0x" in text else text
+        return ADDRESS.sub(ADDRESS_MASK, text) if "0x" in text else text
 
     def _redact(self, text: str) -> str:
         for secret in self.secrets:

@@ -6,15 +6,9 @@ file helpers the child uses instead of tempfile and shutil (which bring random, 
 """
 
 import os
-import re
 import sys
 
-from .protocol import CHILD_DIR
-
-# Memory addresses (``<object object at 0x7f…>``), masked as the parent's ``Hygiene`` masks
-# them: every network capture has one (``repr`` of ``create_connection``'s default timeout),
-# and a report with none left unmasked is one the parent need not clean at all.
-_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
+from .protocol import ADDRESS, ADDRESS_MASK, CHILD_DIR
 
 
 class PathMasker:
@@ -49,8 +43,8 @@ class PathMasker:
         for path, label in self.pairs:
             if path in text:
                 text = text.replace(path, label)
-        if "0x" in text:
-            text = _ADDRESS.sub("0x\u2026", text)
+        if "0x" in text:  # every network capture has one: repr of the default timeout
+            text = ADDRESS.sub(ADDRESS_MASK, text)
         return text
 
     def classify(self, filename, module):

@@ -10,6 +10,7 @@ document is described (the spawn engine builds that response in the parent).
 import ast
 import json
 import os
+import re
 import signal
 import sys
 
@@ -18,6 +19,11 @@ import sys
 CHILD_DIR = os.path.dirname(os.path.realpath(__file__))
 #: Exit status of a child that could not write its report.
 EXIT_NO_REPORT = 70
+#: A memory address (``<object object at 0x7f…>``) and what stands in its place in a capture.
+#: The child masks with these and the parent's ``Hygiene`` too: a report the child masked is
+#: one the parent need not clean (``Hygiene.needed``), so the two must never differ.
+ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{8,16}\b")
+ADDRESS_MASK = "0x\u2026"
 
 # Statements the prompt runs only after an empty line (a call spread over lines runs at once).
 COMPOUND = tuple(

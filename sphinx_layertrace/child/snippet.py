@@ -305,7 +305,7 @@ def run_here(request, workdir, prepared):
 
 def leave_notes(workdir, prepared):
     """In a child, after its report: what the worker could keep for the next children (the
-    source files the report read, the caret segments it parsed); ``Warmer.learn`` reads them."""
+    source files the report read, the caret segments it parsed); ``Server.pass_on`` reads them."""
     notes = {}
     if prepared.sources is not None:
         kept = prepared.sources

@@ -110,15 +110,6 @@ class Warmer:
         self.hide()
         freeze()
 
-    def learn(self, workdir, names):
-        """What a finished child noted for the next ones (``snippet.leave_notes``), kept in
-        this process (the bench forks from it); the server passes notes on to its forker."""
-        notes = read_notes(workdir, names)
-        if "sources" in notes and self.prepared.sources is not None:
-            self.keep_sources(notes["sources"])
-        if "carets" in notes and self.prepared.carets is not None:
-            self.prepared.carets.learn(notes["carets"])
-
     def keep_sources(self, data):
         """Keep the lines of the files a child named (bounded; the child wrote the list after
         the snippet ran, so only real, small, regular .py files are read)."""
