@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ from sphinx_layertrace.sphinxext.config import cache_dir, env_values
 logger = logging.getLogger(__name__)
 #: Size bound of the capture cache; least recently used entries beyond it are evicted.
 CACHE_MAX_BYTES = 256 * 2**20
+#: Seconds a build's end waits, in all, for snippets no page asked for (``Session.close``).
+UNASKED_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -272,11 +275,16 @@ class Session:
         self._installed.clear()
 
     def close(self) -> None:
-        """Stop the worker; results that finished but no page asked for (a snippet inside an
-        excluded ``.. only::`` block) still go to the cache, so the next build need not rerun them.
+        """Stop the worker; results no page asked for (a snippet inside an excluded ``.. only::``
+        block) still go to the cache, so the next build need not rerun them. Such a snippet was
+        submitted when its page was read and may still be running when a small build ends: it
+        gets ``UNASKED_GRACE`` seconds in all to finish, and one still running then is dropped.
         """
         if self._runner is not None:
+            grace = time.monotonic() + UNASKED_GRACE
             for key, ticket in self._tickets.items():
+                while not self._runner.done(ticket) and time.monotonic() < grace:
+                    time.sleep(0.002)
                 if self._runner.done(ticket):
                     self.keep(key, self._runner.result(ticket))
             self._tickets.clear()
